@@ -1,0 +1,228 @@
+/**
+ * Request description → CGI meta-variables. This is the one place where peers' quirks are
+ * normalised (SPEC.md §"Environ"), so every adapter gives apps the same view.
+ */
+import type { CgiParams, HttpHead } from "./request.ts";
+
+/** The CGI part of environ, before the server adds `tsgi.*` keys. */
+export type CgiEnviron = Record<string, string>;
+
+export interface EnvironOptions {
+  /**
+   * The mount point (SCRIPT_NAME) the app is served under, without a trailing slash; `""` is
+   * the root. For gateway protocols, giving a mount makes the core derive SCRIPT_NAME and
+   * PATH_INFO from REQUEST_URI instead of trusting the front server's split (nginx's
+   * `uwsgi_params` sends no SCRIPT_NAME, and its `fastcgi_params` sends the whole path as one).
+   */
+  mount?: string;
+}
+
+/** Decode `%XX` escapes into a byte string; malformed escapes stay as they are (like nginx). */
+export function percentDecode(s: string): string {
+  let i = s.indexOf("%");
+  if (i < 0) return s;
+  let out = s.slice(0, i);
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 37 && i + 2 < s.length && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2))) {
+      out += String.fromCharCode(parseInt(s.substr(i + 1, 2), 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+const utf8 = new TextDecoder("utf-8");
+/** Interpret a byte string as UTF-8 text (invalid sequences become U+FFFD). */
+export function decodeUtf8(bytes: string): string {
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) if (bytes.charCodeAt(i) > 127) { ascii = false; break; }
+  if (ascii) return bytes;
+  return utf8.decode(byteStringToBytes(bytes));
+}
+
+/** A byte string as bytes; chars above U+00FF are truncated to their low byte. */
+export function byteStringToBytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** Bytes as a byte string. */
+export function bytesToByteString(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 8192) {
+    s += String.fromCharCode.apply(null, b.subarray(i, i + 8192) as unknown as number[]);
+  }
+  return s;
+}
+
+/**
+ * Header name → environ key. `null` for names the spec drops: names with `_` (else `X_User`
+ * could pose as `X-User`), `Proxy` (httpoxy: HTTP_PROXY would be read as a proxy setting), and
+ * Content-Type/Length, which have their own keys. Cached because names repeat on every request;
+ * the cache is bounded so that a client sending random names cannot grow it without limit.
+ */
+const keyCache = new Map<string, string | null>();
+function headerKey(name: string): string | null {
+  let key = keyCache.get(name);
+  if (key !== undefined) return key;
+  const lower = name.toLowerCase();
+  if (lower === "content-type") key = "CONTENT_TYPE";
+  else if (lower === "content-length") key = "CONTENT_LENGTH";
+  else if (lower === "proxy" || name.includes("_")) key = null;
+  else key = "HTTP_" + lower.toUpperCase().replaceAll("-", "_");
+  if (keyCache.size < 512) keyCache.set(name, key);
+  return key;
+}
+
+/** Split `mount` off a decoded path. Returns null when the path is not under the mount. */
+function splitMount(path: string, mount: string): [string, string] | null {
+  if (mount === "") return ["", path];
+  if (!path.startsWith(mount)) return null;
+  if (path.length === mount.length) return [mount, ""];
+  if (path.charCodeAt(mount.length) !== 47) return null;
+  return [mount, path.slice(mount.length)];
+}
+
+/** Normalise a user-supplied mount: leading slash, no trailing slash, `/` means root. */
+export function normalizeMount(mount: string | undefined): string {
+  if (!mount || mount === "/") return "";
+  let m = mount.startsWith("/") ? mount : "/" + mount;
+  while (m.endsWith("/")) m = m.slice(0, -1);
+  return m;
+}
+
+/** Build the CGI keys from an HTTP request line and headers. */
+export function environFromHttp(head: HttpHead, options: EnvironOptions = {}): CgiEnviron {
+  const target = head.target;
+  let q = target.indexOf("?");
+  let rawPath = q < 0 ? target : target.slice(0, q);
+  const query = q < 0 ? "" : target.slice(q + 1);
+  // absolute-form (RFC 9112 §3.2.2): a proxy-style target; keep only the path.
+  if (rawPath.charCodeAt(0) !== 47 && rawPath !== "*") {
+    const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/]*/.exec(rawPath);
+    if (m) rawPath = rawPath.slice(m[0].length) || "/";
+  }
+  const path = percentDecode(rawPath);
+  const mount = options.mount ?? "";
+  const split = splitMount(path, mount) ?? ["", path];
+
+  const env: CgiEnviron = {
+    REQUEST_METHOD: head.method,
+    SCRIPT_NAME: split[0],
+    PATH_INFO: split[1],
+    QUERY_STRING: query,
+    REQUEST_URI: target,
+    SERVER_NAME: head.serverName,
+    SERVER_PORT: head.serverPort,
+    SERVER_PROTOCOL: head.httpVersion === "2" ? "HTTP/2" : "HTTP/" + head.httpVersion,
+  };
+  if (head.remoteAddr !== undefined) env.REMOTE_ADDR = head.remoteAddr;
+  if (head.remotePort !== undefined) env.REMOTE_PORT = head.remotePort;
+  if (head.scheme === "https") env.HTTPS = "on";
+
+  const raw = head.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = headerKey(raw[i]);
+    if (key === null) continue;
+    const value = raw[i + 1];
+    const prev = env[key];
+    if (prev === undefined) env[key] = value;
+    else if (key === "HTTP_COOKIE") env[key] = prev + "; " + value;
+    else if (key === "CONTENT_LENGTH" || key === "CONTENT_TYPE") env[key] = value; // framing layer already rejected conflicts
+    else env[key] = prev + ", " + value;
+  }
+  const host = env.HTTP_HOST;
+  if (host !== undefined && host !== "") {
+    // SERVER_NAME/PORT from Host, as gunicorn and Plack do, so URL reconstruction is right behind a proxy.
+    const colon = host.lastIndexOf(":");
+    if (colon > 0 && host.indexOf("]", colon) < 0) {
+      env.SERVER_NAME = host.slice(0, colon);
+      env.SERVER_PORT = host.slice(colon + 1) || head.serverPort;
+    } else {
+      env.SERVER_NAME = host;
+      env.SERVER_PORT = head.scheme === "https" ? "443" : "80";
+    }
+  }
+  if (env.CONTENT_LENGTH === "") delete env.CONTENT_LENGTH;
+  if (env.CONTENT_TYPE === "") delete env.CONTENT_TYPE;
+  return env;
+}
+
+const PROXY_PREFIX = /^proxy:[a-z]+:\/\/[^/]*/;
+
+/**
+ * Normalise CGI meta-variables from a gateway protocol (CGI env, FastCGI PARAMS, uwsgi vars).
+ * Returns a new object; `params` is not modified.
+ */
+export function environFromParams(params: CgiParams, options: EnvironOptions = {}): CgiEnviron {
+  const env: CgiEnviron = { ...params };
+  // nginx sends `CONTENT_TYPE ""`/`CONTENT_LENGTH ""` for body-less requests, and both nginx
+  // and lighttpd also forward the headers as HTTP_CONTENT_*: keep one, canonical, copy.
+  for (const name of ["CONTENT_TYPE", "CONTENT_LENGTH"]) {
+    const dup = env["HTTP_" + name];
+    if (dup !== undefined) {
+      if (env[name] === undefined || env[name] === "") env[name] = dup;
+      delete env["HTTP_" + name];
+    }
+    if (env[name] === "") delete env[name];
+  }
+  // httpoxy (CVE-2016-5385): a `Proxy:` request header must never look like a proxy setting.
+  delete env.HTTP_PROXY;
+  env.REQUEST_METHOD ||= "GET";
+  env.QUERY_STRING ??= "";
+  env.SERVER_NAME ||= "localhost";
+  env.SERVER_PORT ||= "80";
+  const proto = env.SERVER_PROTOCOL;
+  if (!proto || proto === "INCLUDED") env.SERVER_PROTOCOL = "HTTP/1.0";
+  // Apache's mod_proxy_fcgi/uwsgi leave `proxy:fcgi://host:port` in front of the file path.
+  for (const k of ["SCRIPT_FILENAME", "PATH_TRANSLATED"]) {
+    const v = env[k];
+    if (v !== undefined && v.startsWith("proxy:")) env[k] = v.replace(PROXY_PREFIX, "");
+  }
+  if (env.REQUEST_SCHEME === "https" || /^(on|1)$/i.test(env.HTTPS ?? "")) env.HTTPS = "on";
+  else delete env.HTTPS;
+
+  const uri = env.REQUEST_URI;
+  if (options.mount !== undefined) {
+    // The front server's split is not to be trusted: derive it from the raw URI.
+    const raw = uri !== undefined ? uri.split("?", 1)[0] : undefined;
+    const path = raw !== undefined ? percentDecode(raw) : (env.SCRIPT_NAME ?? "") + (env.PATH_INFO ?? "");
+    const split = splitMount(path, options.mount) ?? ["", path];
+    env.SCRIPT_NAME = split[0];
+    env.PATH_INFO = split[1];
+  } else {
+    let script = env.SCRIPT_NAME ?? "";
+    let info = env.PATH_INFO ?? "";
+    if (script.endsWith("/")) {
+      // SCRIPT_NAME "/" (lighttpd at the root, some Apache setups): the slash belongs to PATH_INFO.
+      script = script.slice(0, -1);
+      info = "/" + info.replace(/^\//, "");
+    }
+    if (script === "" && info === "") info = "/";
+    env.SCRIPT_NAME = script;
+    env.PATH_INFO = info;
+  }
+  if (uri === undefined) {
+    env.REQUEST_URI = (env.SCRIPT_NAME + env.PATH_INFO) + (env.QUERY_STRING ? "?" + env.QUERY_STRING : "");
+  }
+  return env;
+}
+
+/** Reconstruct `[lower-case name, value]` request headers from `HTTP_*` keys (for scopes). */
+export function headersFromEnviron(env: CgiEnviron): [string, string][] {
+  const out: [string, string][] = [];
+  for (const key in env) {
+    if (key.startsWith("HTTP_")) out.push([key.slice(5).toLowerCase().replaceAll("_", "-"), env[key]]);
+  }
+  if (env.CONTENT_TYPE !== undefined) out.push(["content-type", env.CONTENT_TYPE]);
+  if (env.CONTENT_LENGTH !== undefined) out.push(["content-length", env.CONTENT_LENGTH]);
+  return out;
+}

@@ -1,0 +1,125 @@
+/**
+ * The response side of the core: one writer per request that every app kind goes through, so
+ * the framing rules (Content-Length honoured both ways, no body for HEAD/204/304) live once.
+ */
+import { SpecError, statusHasNoBody } from "./headers.ts";
+import type { ResponseSink } from "./request.ts";
+import type { Chunk, Header } from "./spec.ts";
+
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+
+/** A chunk as bytes; strings are UTF-8. Anything else is an app bug worth naming. */
+export function toBytes(chunk: Chunk): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === "string") return chunk.length === 0 ? EMPTY : encoder.encode(chunk);
+  throw new SpecError("chunk-type", `body chunks must be Uint8Array or string, got ${describe(chunk)}`);
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return (value as object).constructor?.name ?? "object";
+  return typeof value;
+}
+
+/** Log sink for one-line diagnostics. */
+export type Log = (line: string) => void;
+
+export class ResponseWriter {
+  /** Headers went out: the status can no longer change. */
+  sent = false;
+  /** `end` or `abort` happened. */
+  done = false;
+  private declared = -1;
+  private written = 0;
+  private suppress = false;
+  private overrunLogged = false;
+
+  constructor(
+    readonly sink: ResponseSink,
+    private readonly isHead: boolean,
+    private readonly log: Log,
+    private readonly label: string,
+  ) {}
+
+  /**
+   * Send status and headers. `knownLength` is the whole body's length when the caller has it
+   * all (an array body, a single final chunk): then Content-Length is added if the app gave none.
+   */
+  start(status: number, reason: string, headers: Header[], knownLength?: number): void {
+    for (let i = 0; i < headers.length; i++) {
+      const name = headers[i][0];
+      if (name.length === 14 && name.toLowerCase() === "content-length") {
+        const v = headers[i][1].trim();
+        if (!/^\d+$/.test(v)) throw new SpecError("content-length", `Content-Length ${JSON.stringify(v)} is not a non-negative integer`);
+        this.declared = Number(v);
+      }
+    }
+    const noBody = statusHasNoBody(status);
+    this.suppress = this.isHead || noBody;
+    if (this.declared < 0 && knownLength !== undefined && !noBody) {
+      headers = headers.concat([["content-length", String(knownLength)]]);
+    }
+    this.sent = true;
+    this.sink.start(status, reason, headers);
+  }
+
+  write(bytes: Uint8Array): void | Promise<void> {
+    if (this.suppress || bytes.length === 0) return;
+    if (this.declared >= 0) {
+      const room = this.declared - this.written;
+      if (bytes.length > room) {
+        // Sending past Content-Length would corrupt the next response on a kept-alive connection.
+        if (!this.overrunLogged) this.log(`${this.label}: app sent more than its Content-Length of ${this.declared}; extra bytes dropped`);
+        this.overrunLogged = true;
+        if (room <= 0) return;
+        bytes = bytes.subarray(0, room);
+      }
+    }
+    this.written += bytes.length;
+    return this.sink.write(bytes);
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    if (!this.suppress && this.declared >= 0 && this.written < this.declared) {
+      this.log(`${this.label}: app sent ${this.written} of its declared Content-Length ${this.declared}; connection closed`);
+      this.sink.abort(new Error("response shorter than its Content-Length"));
+      return;
+    }
+    this.sink.end();
+  }
+
+  abort(reason: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.sink.abort(reason);
+  }
+
+  /** Answer with a plain-text error when nothing went out yet; abort otherwise. */
+  fail(status: number, reason: string, message: string): void {
+    if (this.sent) return this.abort(new Error(message));
+    sendText(this.sink, status, reason, message);
+    this.done = true;
+  }
+}
+
+/** A complete short text response, for errors the server itself answers. */
+export function sendText(sink: ResponseSink, status: number, reason: string, text: string): void {
+  const body = encoder.encode(text);
+  sink.start(status, reason, [
+    ["content-type", "text/plain; charset=utf-8"],
+    ["content-length", String(body.length)],
+  ]);
+  if (body.length) void sink.write(body);
+  sink.end();
+}
+
+/** Thrown into an async app's `send` after the client went away; the server swallows it. */
+export class ClientDisconnected extends Error {
+  constructor() {
+    super("client disconnected");
+    this.name = "ClientDisconnected";
+  }
+}

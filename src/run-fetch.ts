@@ -1,0 +1,126 @@
+/** Drive a fetch-style app ((Request) => Response, or an object with fetch()) for one request. */
+import { HOP_BY_HOP, reasonPhrase, validateHeaders } from "./headers.ts";
+import type { BodySource } from "./request.ts";
+import { ResponseWriter, type Log } from "./response.ts";
+import { fail } from "./run-sync.ts";
+import type { FetchHandler, FetchObject, Header } from "./spec.ts";
+
+/** Percent-encode bytes above 0x7F (and spaces) so a byte-string target is a valid URL path. */
+function urlSafe(target: string): string {
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c > 126 || c <= 32) return encodeBytes(target);
+  }
+  return target;
+}
+function encodeBytes(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += c > 126 || c <= 32 ? "%" + (c < 16 ? "0" : "") + c.toString(16).toUpperCase() : s[i];
+  }
+  return out;
+}
+
+/** The absolute URL of a request, from CGI keys (REQUEST_URI when present, else reassembled). */
+export function requestUrl(env: Record<string, string>): string {
+  const scheme = env.HTTPS === "on" ? "https" : "http";
+  const port = env.SERVER_PORT;
+  const host = env.HTTP_HOST || env.SERVER_NAME + (port === (scheme === "https" ? "443" : "80") ? "" : ":" + port);
+  let target = env.REQUEST_URI;
+  if (target === undefined || target.charCodeAt(0) !== 47) {
+    target = encodeBytes(env.SCRIPT_NAME + env.PATH_INFO) + (env.QUERY_STRING ? "?" + env.QUERY_STRING : "");
+  }
+  return scheme + "://" + host + urlSafe(target);
+}
+
+/** Turn an async iterable of bytes into a pull-based ReadableStream (backpressure preserved). */
+export function iterableToStream(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const it = body[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const r = await it.next();
+      if (r.done) controller.close();
+      else controller.enqueue(r.value);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** Build a WHATWG Request from CGI keys and the body source. */
+export function toRequest(env: Record<string, string>, headers: Header[], body: BodySource, signal?: AbortSignal): Request {
+  const h = new Headers();
+  for (const [name, value] of headers) {
+    try {
+      h.append(name, value);
+    } catch {
+      // A header value the Fetch API cannot hold (it refuses some bytes): leave it out.
+    }
+  }
+  const method = env.REQUEST_METHOD;
+  const init: RequestInit & { duplex?: "half" } = { method, headers: h, signal };
+  if (body !== null && method !== "GET" && method !== "HEAD") {
+    init.body = iterableToStream(body);
+    init.duplex = "half"; // required by Node's fetch for a streamed request body
+  }
+  return new Request(requestUrl(env), init);
+}
+
+export async function runFetch(
+  app: FetchHandler | FetchObject, env: Record<string, string>, headers: Header[], body: BodySource,
+  context: unknown, out: ResponseWriter, log: Log, label: string,
+): Promise<void> {
+  let ac: AbortController | undefined;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  out.sink.onClose(() => {
+    ac?.abort();
+    reader?.cancel().catch(() => {});
+  });
+  try {
+    ac = new AbortController();
+    const request = toRequest(env, headers, body, ac.signal);
+    const response = typeof app === "function" ? await app(request, context as never) : await app.fetch(request, context as never);
+    if (!(response instanceof Response)) {
+      throw new TypeError(`a fetch handler must return a Response, got ${response === null ? "null" : typeof response}`);
+    }
+    const outHeaders: Header[] = [];
+    // Set-Cookie lines must stay apart; getSetCookie() is the one accessor that keeps them so.
+    const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : null;
+    response.headers.forEach((value, name) => {
+      if (HOP_BY_HOP.has(name) || (cookies !== null && name === "set-cookie")) return;
+      outHeaders.push([name, value]);
+    });
+    if (cookies !== null) for (const c of cookies) outHeaders.push(["set-cookie", c]);
+    validateHeaders(outHeaders);
+    const status = response.status;
+    const reason = response.statusText || reasonPhrase(status);
+    if (response.body === null) {
+      out.start(status, reason, outHeaders, env.REQUEST_METHOD === "HEAD" ? undefined : 0);
+      out.end();
+      return;
+    }
+    reader = response.body.getReader();
+    // Read one chunk ahead: a body that is a single chunk goes out with Content-Length.
+    let first = await reader.read();
+    if (first.done) {
+      out.start(status, reason, outHeaders, env.REQUEST_METHOD === "HEAD" ? undefined : 0);
+      out.end();
+      return;
+    }
+    let next = await reader.read();
+    out.start(status, reason, outHeaders, next.done && env.REQUEST_METHOD !== "HEAD" ? first.value.length : undefined);
+    let p = out.write(first.value);
+    if (p) await p;
+    while (!next.done) {
+      if (out.sink.closed) return;
+      p = out.write(next.value);
+      if (p) await p;
+      next = await reader.read();
+    }
+    out.end();
+  } catch (err) {
+    if (!out.sink.closed) fail(err, out, log, label);
+  }
+}
