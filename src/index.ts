@@ -12,3 +12,4 @@ export { BodyTooLarge, BodyIncomplete, MemoryInput, FileInput, collectInput } fr
 export { ResponseWriter, ClientDisconnected, toBytes, sendText, type Log } from "./response.ts";
 export { Lifespan, LifespanError } from "./lifespan.ts";
 export { toRequest, requestUrl, iterableToStream } from "./run-fetch.ts";
+export { parseListenTarget, formatTarget, type ListenTarget, type Listener } from "./listener.ts";
