@@ -8,7 +8,7 @@ import { join } from "node:path";
 
 export type Runtime = "node" | "bun" | "deno";
 
-export const ROOT = new URL("../../..", import.meta.url).pathname.replace(/\/dist\/?$/, "").replace(/\/$/, "");
+export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "").replace(/\/dist$/, "");
 
 export function runtime(): Runtime {
   const r = process.env.TSGI_RUNTIME ?? "node";
