@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The test command behind `npm test`: every compiled test file under dist/test on Node, then the
 // core's tests on Deno and Bun (installed from npm as devDependencies). `unit` runs only test/core.
-import { spawnSync } from "node:child_process";
+// Ends with one line "tests: N passed, N failed" summing all three runtimes.
+import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -21,31 +22,53 @@ function files(dir, re) {
   return out;
 }
 
-const nodeTests = files(join(root, "dist/test", mode === "unit" ? "core" : ""), /\.test\.js$/);
-let failed = false;
-const run = (label, cmd, args) => {
-  console.log(`\n== ${label}: ${cmd} ${args.length > 6 ? args.slice(0, 4).join(" ") + " …" : args.join(" ")}`);
-  const r = spawnSync(cmd, args, { stdio: "inherit", cwd: root, env: process.env });
-  if (r.status !== 0) {
-    failed = true;
-    console.log(`== ${label}: FAILED (exit ${r.status ?? r.signal})`);
-  }
-};
+let failedRuns = 0;
+const totals = { passed: 0, failed: 0 };
+const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
-// Peer tests each bring their own servers on free ports, so files may run side by side; two at
-// a time keeps a 2-core machine responsive.
-run("node", process.execPath, ["--test", "--test-concurrency=2", ...nodeTests]);
+/** Run a test command, echoing its output, and add its pass/fail counts to the totals. */
+function run(label, cmd, args, count) {
+  console.log(`\n== ${label}: ${cmd.split("/").pop()} ${args.length > 6 ? args.slice(0, 3).join(" ") + ` … (${args.length} args)` : args.join(" ")}`);
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    let text = "";
+    child.stdout.on("data", (d) => { process.stdout.write(d); text += d; });
+    child.stderr.on("data", (d) => { process.stderr.write(d); text += d; });
+    child.on("close", (code, signal) => {
+      const [p, f] = count(strip(text));
+      totals.passed += p;
+      totals.failed += f;
+      if (code !== 0) {
+        failedRuns++;
+        if (f === 0) totals.failed += 1; // a crash with no failed test still counts as a failure
+        console.log(`== ${label}: FAILED (exit ${code ?? signal})`);
+      }
+      resolve();
+    });
+  });
+}
+
+const num = (text, re) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+
+const nodeTests = files(join(root, "dist/test", mode === "unit" ? "core" : ""), /\.test\.js$/);
+await run("node", process.execPath, ["--test", "--test-concurrency=2", ...nodeTests],
+  (t) => [num(t, /^# pass (\d+)$/gm), num(t, /^# fail (\d+)$/gm)]);
 
 const bin = (name) => join(root, "node_modules/.bin", name);
 const coreTs = files(join(root, "test/core"), /\.test\.ts$/).map((p) => "./" + p.slice(root.length));
-for (const [rt, args] of [["deno", ["test", "-A", "--no-check", ...coreTs]], ["bun", ["test", ...coreTs]]]) {
+const others = [
+  ["deno", ["test", "-A", "--no-check", ...coreTs], (t) => { const m = /(\d+) passed.*?(\d+) failed/.exec(t); return m ? [Number(m[1]), Number(m[2])] : [0, 0]; }],
+  ["bun", ["test", ...coreTs], (t) => [num(t, /^\s*(\d+) pass$/gm), num(t, /^\s*(\d+) fail$/gm)]],
+];
+for (const [rt, args, count] of others) {
   try {
     statSync(bin(rt));
   } catch {
-    if (ci) { failed = true; console.log(`== ${rt}: missing (npm install installs it); failing under CI`); }
+    if (ci) { failedRuns++; totals.failed++; console.log(`== ${rt}: missing (npm install installs it); a failure under CI`); }
     else console.log(`== ${rt}: not installed, core tests skipped on ${rt}`);
     continue;
   }
-  run(rt, bin(rt), args);
+  await run(rt, bin(rt), args, count);
 }
-process.exit(failed ? 1 : 0);
+console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed`);
+process.exit(failedRuns > 0 ? 1 : 0);
