@@ -101,7 +101,7 @@ export class Gateway {
     if (this.kind === "async") {
       return runAsync(this.app as AsyncApp, this.scope(env, headers), body, out, this.log, label, { expected, maxBody: this.maxBody });
     }
-    return runFetch(this.app as FetchHandler | FetchObject, env, headers, body, context ?? this.environ(env, new MemoryInput(new Uint8Array(0))), out, this.log, label);
+    return runFetch(this.app as FetchHandler | FetchObject, env, headers, body, context ?? this.environ(env, new MemoryInput(new Uint8Array(0)), sink.errors), out, this.log, label);
   }
 
   private async serveSync(env: CgiEnviron, body: BodySource, expected: number | undefined, out: ResponseWriter, label: string): Promise<void> {
@@ -121,19 +121,19 @@ export class Gateway {
       }
     }
     try {
-      await runSync(this.app as SyncApp, this.environ(env, input), out, this.log, label);
+      await runSync(this.app as SyncApp, this.environ(env, input, out.sink.errors), out, this.log, label);
     } finally {
       if (input instanceof FileInput) input.dispose();
     }
   }
 
   /** Add the `tsgi.*` keys to CGI keys (in place: the object is the request's own). */
-  environ(env: CgiEnviron, input: MemoryInput | FileInput): Environ {
+  environ(env: CgiEnviron, input: MemoryInput | FileInput, errors: ErrorStream = this.errors): Environ {
     const e = env as unknown as Environ;
     e["tsgi.version"] = TSGI_VERSION;
     e["tsgi.url_scheme"] = env.HTTPS === "on" ? "https" : "http";
     e["tsgi.input"] = input === EMPTY_INPUT ? new MemoryInput(EMPTY_BYTES) : input;
-    e["tsgi.errors"] = this.errors;
+    e["tsgi.errors"] = errors;
     e["tsgi.multithread"] = this.flags[0];
     e["tsgi.multiprocess"] = this.flags[1];
     e["tsgi.run_once"] = this.flags[2];

@@ -2,7 +2,7 @@
  * The protocol-neutral request description every adapter hands to the core, and the response
  * sink the core drives. Codecs know bytes; the core knows apps; these two types are the seam.
  */
-import type { Header } from "./spec.ts";
+import type { ErrorStream, Header } from "./spec.ts";
 
 /**
  * A request as an HTTP-speaking adapter sees it (node:http, Bun, Deno, Hono): a request line
@@ -61,4 +61,9 @@ export interface ResponseSink {
   readonly closed: boolean;
   /** Call `listener` once when the peer goes away before `end`. */
   onClose(listener: () => void): void;
+  /**
+   * This request's own error channel, when the protocol has one (FastCGI STDERR records, which
+   * the front server writes to its error log). Used as `tsgi.errors` instead of the gateway's.
+   */
+  readonly errors?: ErrorStream;
 }
