@@ -1,0 +1,53 @@
+/**
+ * A WHATWG Request (Bun.serve, Deno.serve, a Hono context) as the core's HttpHead, with no
+ * copy beyond the one the Headers API forces: the target is a slice of `request.url`, and the
+ * body stream is handed to the core as it is (a ReadableStream is an async iterable of bytes).
+ */
+import type { BodySource, HttpHead } from "../../src/index.ts";
+
+/** Where the request arrived: the listener's address and the peer's, as strings. */
+export interface Endpoints {
+  serverName: string;
+  serverPort: string;
+  remoteAddr?: string;
+  remotePort?: string;
+}
+
+/** The origin-form target (`/path?query`) of an absolute URL, as received (still %-encoded). */
+export function targetOf(url: string): string {
+  // "http://" is 7 chars, "https://" 8: the path starts at the first "/" after the authority.
+  const slash = url.indexOf("/", url.charCodeAt(4) === 115 ? 8 : 7);
+  if (slash < 0) return "/";
+  const hash = url.indexOf("#", slash);
+  return hash < 0 ? url.slice(slash) : url.slice(slash, hash);
+}
+
+/** The request line and headers of `request`. Header names come lower-case (Fetch API). */
+export function headOf(request: Request, at: Endpoints, scheme: "http" | "https" = "http"): HttpHead {
+  const raw: string[] = [];
+  for (const [name, value] of request.headers) raw.push(name, value);
+  return {
+    method: request.method,
+    target: targetOf(request.url),
+    rawHeaders: raw,
+    httpVersion: "1.1",
+    scheme,
+    serverName: at.serverName,
+    serverPort: at.serverPort,
+    remoteAddr: at.remoteAddr,
+    remotePort: at.remotePort,
+  };
+}
+
+/**
+ * The body as the core wants it: null when there is none (GET, or no framing headers), else
+ * the runtime's own stream (Bun's and Deno's ReadableStreams are async-iterable).
+ */
+export function bodyOf(request: Request): BodySource {
+  const body = request.body;
+  if (body === null) return null;
+  const h = request.headers;
+  const cl = h.get("content-length");
+  if (cl === "0" || (cl === null && h.get("transfer-encoding") === null)) return null;
+  return body as unknown as AsyncIterable<Uint8Array>;
+}

@@ -1,0 +1,139 @@
+/**
+ * tsgi on Bun.serve: TCP or unix socket, request bodies streamed from Bun's ReadableStream,
+ * responses as a Response (plain bytes when complete, else a pull-based stream), disconnects
+ * seen through `request.signal`, graceful stop through `server.stop()`.
+ */
+import { formatTarget, Gateway, Lifespan, type App, type GatewayOptions, type Listener, type ListenTarget } from "../../src/index.ts";
+import { bodyOf, headOf, type Endpoints } from "./request.ts";
+import { FetchSink, internalError } from "./sink.ts";
+import { bunGlobal, type BunServer } from "./types.ts";
+
+export interface BunListenOptions {
+  /** Seconds a connection may stay silent before Bun closes it (Bun's default: 10; 0: never). */
+  idleTimeout?: number;
+  /** Request bodies above this size are refused by Bun itself; default: no Bun-side limit below the Gateway's maxBody. */
+  maxRequestBodySize?: number;
+}
+
+/** The runtime's limits, said plainly: Bun.serve takes a port or a unix socket path, nothing else. */
+export function unsupportedTarget(target: ListenTarget): Error {
+  return new Error(
+    `Bun cannot listen on an inherited file descriptor (fd:${"fd" in target ? target.fd : "?"}): Bun.serve has no fd option ` +
+      `and node:net's listen({fd}) is ignored on Bun (oven-sh/bun#22559). Listen on HOST:PORT or a unix socket path, or run under Node.`,
+  );
+}
+
+/** Start one HTTP listener for `gateway` on Bun. */
+export async function listen(gateway: Gateway, target: ListenTarget, options: BunListenOptions = {}): Promise<Listener> {
+  const Bun = bunGlobal();
+  if (Bun === null) throw new Error("tsgi/bun runs on Bun only; on Node use tsgi/node, on Deno tsgi/deno");
+  if ("fd" in target) throw unsupportedTarget(target);
+  const unix = "path" in target;
+  let server: BunServer;
+  const local: Endpoints = unix ? { serverName: "localhost", serverPort: "" } : { serverName: target.host, serverPort: String(target.port) };
+
+  const fetch = (request: Request, srv: BunServer): Response | Promise<Response> => {
+    const ip = unix ? null : srv.requestIP(request);
+    const at: Endpoints = ip === null ? local : {
+      serverName: local.serverName,
+      serverPort: local.serverPort,
+      remoteAddr: ip.address,
+      remotePort: String(ip.port),
+    };
+    const sink = new FetchSink(request.method === "HEAD");
+    const done = gateway.handleHttp(headOf(request, at), bodyOf(request), sink);
+    if (sink.complete) return sink.response!; // complete already: no promise, no stream
+    request.signal.addEventListener("abort", () => sink.disconnect(), { once: true });
+    done.catch((err) => {
+      gateway.log(`${request.method} ${request.url}: internal error: ${err instanceof Error ? err.stack : String(err)}`);
+      sink.abort(err);
+    });
+    return sink.ready();
+  };
+
+  server = Bun.serve({
+    ...(unix ? { unix: target.path } : { port: target.port, hostname: target.host }),
+    idleTimeout: options.idleTimeout ?? 10,
+    maxRequestBodySize: options.maxRequestBodySize ?? Number.MAX_SAFE_INTEGER,
+    development: false,
+    fetch,
+    error(err) {
+      gateway.log(`Bun.serve: ${err.stack ?? err.message}`);
+      return internalError();
+    },
+  });
+  if (!unix && target.port === 0) local.serverPort = String(server.port);
+  const url = unix ? formatTarget("http", target) : formatTarget("http", { host: target.host, port: server.port ?? target.port });
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    close(graceMs = 30_000) {
+      return (closing ??= (async () => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        // stop(false) stops accepting and resolves when in-flight requests are done;
+        // past the grace period stop(true) cuts what is left.
+        const forced = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            void Promise.resolve(server.stop(true)).then(resolve, resolve);
+          }, graceMs);
+        });
+        await Promise.race([Promise.resolve(server.stop(false)), forced]);
+        clearTimeout(timer);
+      })());
+    },
+  };
+}
+
+/** Options for `serve()`: the Gateway's plus where to listen and how to stop. */
+export interface BunServeAppOptions extends GatewayOptions, BunListenOptions {
+  /** One or more addresses; default 127.0.0.1:8000. Port 0 picks a free port. */
+  listen?: ListenTarget | ListenTarget[];
+  /** Seconds in-flight requests get to finish on stop. Default 30. */
+  gracefulTimeout?: number;
+  /** Stop gracefully on SIGTERM/SIGINT, then exit. Default false. */
+  handleSignals?: boolean;
+}
+
+/** A running server: its addresses and a graceful stop (which also runs lifespan shutdown). */
+export interface RuntimeServer {
+  readonly urls: string[];
+  close(): Promise<void>;
+}
+
+/** Serve `app` on Bun.serve; resolves once every address listens (after lifespan startup). */
+export async function serve(app: App, options: BunServeAppOptions = {}): Promise<RuntimeServer> {
+  return serveWith(listen, app, options);
+}
+
+type ListenFn<O> = (gateway: Gateway, target: ListenTarget, options: O) => Promise<Listener>;
+
+/** The runtime-neutral part of `serve()`: lifespan, listeners, signals. Shared with tsgi/deno. */
+export async function serveWith<O extends GatewayOptions & { listen?: ListenTarget | ListenTarget[]; gracefulTimeout?: number; handleSignals?: boolean }>(
+  listenFn: ListenFn<O>, app: App, options: O,
+): Promise<RuntimeServer> {
+  const log = options.log ?? ((l: string) => process.stderr.write(`tsgi: ${l}\n`));
+  const lifespan = new Lifespan(app, log);
+  await lifespan.startup();
+  const gateway = new Gateway(app, { ...options, state: lifespan.state });
+  const targets = options.listen === undefined ? [{ host: "127.0.0.1", port: 8000 }] : ([] as ListenTarget[]).concat(options.listen);
+  const listeners: Listener[] = [];
+  try {
+    for (const t of targets) listeners.push(await listenFn(gateway, t, options));
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close(0)));
+    throw err;
+  }
+  const grace = (options.gracefulTimeout ?? 30) * 1000;
+  let closing: Promise<void> | null = null;
+  const close = () => (closing ??= Promise.all(listeners.map((l) => l.close(grace))).then(() => lifespan.shutdown()));
+  if (options.handleSignals) {
+    const onSignal = (sig: string) => {
+      gateway.log(`${sig}: finishing in-flight requests, then exiting`);
+      close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.once("SIGTERM", () => onSignal("SIGTERM"));
+    process.once("SIGINT", () => onSignal("SIGINT"));
+  }
+  return { urls: listeners.map((l) => l.url), close };
+}

@@ -1,0 +1,107 @@
+/**
+ * tsgi on Deno.serve: TCP or unix socket, request bodies streamed from Deno's ReadableStream,
+ * responses as a Response (plain bytes when complete, else a pull-based stream), disconnects
+ * seen through `request.signal`, graceful stop through `server.shutdown()`.
+ */
+import { formatTarget, type App, type Gateway, type GatewayOptions, type Listener, type ListenTarget } from "../../src/index.ts";
+import { bodyOf, headOf, type Endpoints } from "../bun/request.ts";
+import { serveWith, type RuntimeServer } from "../bun/server.ts";
+import { FetchSink, internalError } from "../bun/sink.ts";
+import { denoGlobal, type DenoServeInfo } from "./types.ts";
+
+/** Options of one Deno listener (none yet beyond the target; kept for symmetry with tsgi/bun). */
+export interface DenoListenOptions {}
+
+/** The runtime's limits, said plainly: Deno.serve takes a port or a unix socket path, nothing else. */
+export function unsupportedTarget(target: ListenTarget): Error {
+  return new Error(
+    `Deno cannot listen on an inherited file descriptor (fd:${"fd" in target ? target.fd : "?"}): Deno has no API to adopt a ` +
+      `listening socket (denoland/deno#14006). Listen on HOST:PORT or a unix socket path, or run under Node.`,
+  );
+}
+
+/** Start one HTTP listener for `gateway` on Deno. */
+export async function listen(gateway: Gateway, target: ListenTarget, _options: DenoListenOptions = {}): Promise<Listener> {
+  const Deno = denoGlobal();
+  if (Deno === null) throw new Error("tsgi/deno runs on Deno only; on Node use tsgi/node, on Bun tsgi/bun");
+  if ("fd" in target) throw unsupportedTarget(target);
+  const unix = "path" in target;
+  const local: Endpoints = unix ? { serverName: "localhost", serverPort: "" } : { serverName: target.host, serverPort: String(target.port) };
+  // Responses still streaming, so that a stop past its grace period can cut them.
+  const streaming = new Set<FetchSink>();
+
+  const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
+    const peer = info.remoteAddr;
+    const at: Endpoints = peer.transport !== "tcp" ? local : {
+      serverName: local.serverName,
+      serverPort: local.serverPort,
+      remoteAddr: peer.hostname,
+      remotePort: String(peer.port),
+    };
+    const sink = new FetchSink(request.method === "HEAD");
+    const done = gateway.handleHttp(headOf(request, at), bodyOf(request), sink);
+    if (sink.complete) return sink.response!; // complete already: no promise, no stream
+    request.signal.addEventListener("abort", () => sink.disconnect(), { once: true });
+    streaming.add(sink);
+    done.then(() => streaming.delete(sink), (err) => {
+      streaming.delete(sink);
+      gateway.log(`${request.method} ${request.url}: internal error: ${err instanceof Error ? err.stack : String(err)}`);
+      sink.abort(err);
+    });
+    return sink.ready();
+  };
+
+  const listening = new Promise<void>((resolve) => setTimeout(resolve, 0));
+  let port = unix ? 0 : target.port;
+  const server = Deno.serve({
+    ...(unix ? { path: target.path, transport: "unix" as const } : { port: target.port, hostname: target.host }),
+    // Deno prints "Listening on ..." by default; the CLI prints its own line.
+    onListen(addr) {
+      if (addr.transport === "tcp") port = addr.port;
+    },
+    onError(err) {
+      gateway.log(`Deno.serve: ${err instanceof Error ? err.stack : String(err)}`);
+      return internalError();
+    },
+  }, handler);
+  await listening;
+  if (!unix) {
+    const a = server.addr;
+    if (a.transport === "tcp") port = a.port;
+    if (target.port === 0) local.serverPort = String(port);
+  }
+  const url = unix ? formatTarget("http", target) : formatTarget("http", { host: target.host, port });
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    close(graceMs = 30_000) {
+      return (closing ??= (async () => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const forced = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            for (const s of streaming) s.abort(new Error("server stopped"));
+            resolve();
+          }, graceMs);
+        });
+        await Promise.race([server.shutdown(), forced]);
+        clearTimeout(timer);
+      })());
+    },
+  };
+}
+
+/** Options for `serve()`: the Gateway's plus where to listen and how to stop. */
+export interface DenoServeAppOptions extends GatewayOptions, DenoListenOptions {
+  /** One or more addresses; default 127.0.0.1:8000. Port 0 picks a free port. */
+  listen?: ListenTarget | ListenTarget[];
+  /** Seconds in-flight requests get to finish on stop. Default 30. */
+  gracefulTimeout?: number;
+  /** Stop gracefully on SIGTERM/SIGINT, then exit. Default false. */
+  handleSignals?: boolean;
+}
+
+/** Serve `app` on Deno.serve; resolves once every address listens (after lifespan startup). */
+export async function serve(app: App, options: DenoServeAppOptions = {}): Promise<RuntimeServer> {
+  return serveWith(listen, app, options);
+}
