@@ -76,10 +76,45 @@ function headerKey(name: string): string | null {
   const lower = name.toLowerCase();
   if (lower === "content-type") key = "CONTENT_TYPE";
   else if (lower === "content-length") key = "CONTENT_LENGTH";
-  else if (lower === "proxy" || name.includes("_")) key = null;
+  else if (lower === "proxy" || !isEnvName(name)) key = null;
   else key = "HTTP_" + lower.toUpperCase().replaceAll("-", "_");
   if (keyCache.size < 512) keyCache.set(name, key);
   return key;
+}
+
+/**
+ * Only letters, digits and `-` make an environ name (Apache 2.4 refuses the rest too): `_`
+ * would let `X_User` pose as `X-User`, and `.` would make a key that reads like a server
+ * extension (`HTTP_X.Y`).
+ */
+function isEnvName(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45)) return false;
+  }
+  return true;
+}
+
+/**
+ * Add request headers (flat `[name, value, ...]`) to CGI keys: `HTTP_*` with repeats joined by
+ * `, `, `Cookie` joined by `; ` (cookies cannot be comma-joined, RFC 6265 §5.4), Content-Type
+ * and Content-Length under their own keys, empty ones dropped; names that cannot be an environ
+ * name, and `Proxy` (httpoxy), dropped. No header can set a key without the `HTTP_` prefix.
+ */
+export function addHeaders(env: CgiEnviron, raw: readonly string[]): void {
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = headerKey(raw[i]);
+    if (key === null) continue;
+    const value = raw[i + 1];
+    const prev = env[key];
+    if (prev === undefined) env[key] = value;
+    else if (key === "HTTP_COOKIE") env[key] = prev + "; " + value;
+    else if (key === "CONTENT_LENGTH" || key === "CONTENT_TYPE") env[key] = value; // framing layer already rejected conflicts
+    else env[key] = prev + ", " + value;
+  }
+  if (env.CONTENT_LENGTH === "") delete env.CONTENT_LENGTH;
+  if (env.CONTENT_TYPE === "") delete env.CONTENT_TYPE;
 }
 
 /** Split `mount` off a decoded path. Returns null when the path is not under the mount. */
@@ -128,17 +163,7 @@ export function environFromHttp(head: HttpHead, options: EnvironOptions = {}): C
   if (head.remotePort !== undefined) env.REMOTE_PORT = head.remotePort;
   if (head.scheme === "https") env.HTTPS = "on";
 
-  const raw = head.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const key = headerKey(raw[i]);
-    if (key === null) continue;
-    const value = raw[i + 1];
-    const prev = env[key];
-    if (prev === undefined) env[key] = value;
-    else if (key === "HTTP_COOKIE") env[key] = prev + "; " + value;
-    else if (key === "CONTENT_LENGTH" || key === "CONTENT_TYPE") env[key] = value; // framing layer already rejected conflicts
-    else env[key] = prev + ", " + value;
-  }
+  addHeaders(env, head.rawHeaders);
   const host = env.HTTP_HOST;
   if (host !== undefined && host !== "") {
     // SERVER_NAME/PORT from Host, as gunicorn and Plack do, so URL reconstruction is right behind a proxy.
@@ -151,8 +176,6 @@ export function environFromHttp(head: HttpHead, options: EnvironOptions = {}): C
       env.SERVER_PORT = head.scheme === "https" ? "443" : "80";
     }
   }
-  if (env.CONTENT_LENGTH === "") delete env.CONTENT_LENGTH;
-  if (env.CONTENT_TYPE === "") delete env.CONTENT_TYPE;
   return env;
 }
 

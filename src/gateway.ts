@@ -120,6 +120,9 @@ export class Gateway {
         return out.fail(400, "Bad Request", "incomplete request body\n");
       }
     }
+    // A body sent without Content-Length (chunked) is whole now: say how long it is, so apps
+    // that read CONTENT_LENGTH bytes (as PEP 3333 tells them to) see all of it.
+    if (expected === undefined && input.length > 0) env.CONTENT_LENGTH = String(input.length);
     try {
       await runSync(this.app as SyncApp, this.environ(env, input, out.sink.errors), out, this.log, label);
     } finally {

@@ -30,7 +30,8 @@ export type CgiParams = Record<string, string>;
 /**
  * The request body as the core consumes it: an async iterable of byte chunks, pulled so that
  * a codec can apply backpressure (it stops reading its socket until the next pull).
- * `null` means "no body" and saves a stream per GET.
+ * `null` means "no body" and saves a stream per GET. A chunk belongs to the core once
+ * yielded: the codec must not reuse its memory (the core may keep it until the response ends).
  */
 export type BodySource = AsyncIterable<Uint8Array> | null;
 

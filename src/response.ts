@@ -65,7 +65,8 @@ export class ResponseWriter {
   }
 
   write(bytes: Uint8Array): void | Promise<void> {
-    if (this.suppress || bytes.length === 0) return;
+    // After end/abort (a stored write() called late) nothing may reach the sink.
+    if (this.suppress || bytes.length === 0 || this.done) return;
     if (this.declared >= 0) {
       const room = this.declared - this.written;
       if (bytes.length > room) {
@@ -83,6 +84,11 @@ export class ResponseWriter {
   end(): void {
     if (this.done) return;
     this.done = true;
+    if (this.sink.closed) {
+      // The peer left mid-response: the sink still gets its one final call, but not `end`.
+      this.sink.abort(new ClientDisconnected());
+      return;
+    }
     if (!this.suppress && this.declared >= 0 && this.written < this.declared) {
       this.log(`${this.label}: app sent ${this.written} of its declared Content-Length ${this.declared}; connection closed`);
       this.sink.abort(new Error("response shorter than its Content-Length"));

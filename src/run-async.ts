@@ -3,7 +3,7 @@ import { reasonPhrase, SpecError, validateHeaders } from "./headers.ts";
 import { BodyIncomplete, BodyTooLarge } from "./input.ts";
 import type { BodySource } from "./request.ts";
 import { ClientDisconnected, ResponseWriter, toBytes, type Log } from "./response.ts";
-import { errorText, fail } from "./run-sync.ts";
+import { errorText, fail, type OnError } from "./run-sync.ts";
 import type { AsyncApp, Header, HttpScope, ReceiveEvent, SendEvent } from "./spec.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -16,6 +16,7 @@ export interface AsyncRunOptions {
 
 export async function runAsync(
   app: AsyncApp, scope: HttpScope, body: BodySource, out: ResponseWriter, log: Log, label: string, opts: AsyncRunOptions,
+  onError?: OnError,
 ): Promise<void> {
   const isHead = scope.method === "HEAD";
   let it: AsyncIterator<Uint8Array> | null = body === null ? null : body[Symbol.asyncIterator]();
@@ -124,7 +125,9 @@ export async function runAsync(
       throw new SpecError("incomplete-body", "the app returned before a final http.response.body (more_body false)");
     }
   } catch (err) {
-    if (!(err instanceof ClientDisconnected) && !gone) fail(err, out, log, label);
+    if (err instanceof ClientDisconnected || gone) return;
+    if (onError) onError(err);
+    else fail(err, out, log, label);
   } finally {
     wake();
   }

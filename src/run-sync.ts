@@ -3,11 +3,18 @@ import { parseStatus, SpecError, validateHeaders } from "./headers.ts";
 import { ResponseWriter, toBytes, type Log } from "./response.ts";
 import type { Chunk, Environ, ExcInfo, Header, ResponseBody, SyncApp } from "./spec.ts";
 
-/** Run `app` for one request; never throws (failures become a 500 or an aborted response). */
-export async function runSync(app: SyncApp, environ: Environ, out: ResponseWriter, log: Log, label: string): Promise<void> {
+/** What to do with an app failure; the default answers 500 or aborts (see `fail`). */
+export type OnError = (err: unknown) => void;
+
+/**
+ * Run `app` for one request; never throws (failures become a 500 or an aborted response).
+ * `onError` replaces that default, for bridges that hand the failure to an outer layer.
+ */
+export async function runSync(app: SyncApp, environ: Environ, out: ResponseWriter, log: Log, label: string, onError?: OnError): Promise<void> {
   let status = 0;
   let reason = "";
   let headers: Header[] | null = null;
+  let called = false;
 
   const write = (chunk: Chunk): void => {
     if (headers === null) throw new SpecError("write-before-start", "write() called before startResponse()");
@@ -22,9 +29,11 @@ export async function runSync(app: SyncApp, environ: Environ, out: ResponseWrite
     if (excInfo !== undefined && excInfo !== null) {
       // PEP 3333: too late to change the status once headers went out, so re-raise.
       if (out.sent) throw excInfo;
-    } else if (headers !== null) {
+    } else if (called) {
+      // PEP 3333: a second call without excInfo is fatal, even when the first one raised.
       throw new SpecError("start-response-twice", "startResponse() called a second time without excInfo");
     }
+    called = true;
     const parsed = parseStatus(s);
     validateHeaders(h);
     status = parsed[0];
@@ -53,6 +62,10 @@ export async function runSync(app: SyncApp, environ: Environ, out: ResponseWrite
     if (typeof (body as { then?: unknown }).then === "function") {
       throw new SpecError("body-iterable", "a sync app returned a Promise; async apps take (scope, receive, send)");
     }
+    if (body instanceof Uint8Array) {
+      // Iterating bytes yields numbers; PEP 3333's validators reject a bare bytestring too.
+      throw new SpecError("body-iterable", "a sync app must return an iterable of chunks, not one Uint8Array: return [bytes]");
+    }
     if (Array.isArray(body)) await sendArray(body, out, () => headers, () => [status, reason]);
     else if (Symbol.asyncIterator in body) await sendAsyncIterable(body as AsyncIterable<Chunk>, out, () => headers, () => [status, reason]);
     else if (Symbol.iterator in body) await sendIterable(body as Iterable<Chunk>, out, () => headers, () => [status, reason]);
@@ -64,7 +77,8 @@ export async function runSync(app: SyncApp, environ: Environ, out: ResponseWrite
     }
     out.end();
   } catch (err) {
-    fail(err, out, log, label);
+    if (onError) onError(err);
+    else fail(err, out, log, label);
   } finally {
     close();
   }
@@ -152,6 +166,10 @@ async function sendAsyncIterable(body: AsyncIterable<Chunk>, out: ResponseWriter
 /** An app failure: a 500 if nothing went out, else a visibly truncated response. One log line. */
 export function fail(err: unknown, out: ResponseWriter, log: Log, label: string): void {
   if (out.sink.closed) return;
+  if (out.done) {
+    log(`${label}: app failed after its response was complete: ${errorText(err)}`);
+    return;
+  }
   log(`${label}: ${out.sent ? "app failed after the response started; connection aborted" : "app failed; answered 500"}: ${errorText(err)}`);
   out.fail(500, "Internal Server Error", "Internal Server Error\n");
 }
