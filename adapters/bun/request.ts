@@ -15,8 +15,9 @@ export interface Endpoints {
 
 /** The origin-form target (`/path?query`) of an absolute URL, as received (still %-encoded). */
 export function targetOf(url: string): string {
-  // "http://" is 7 chars, "https://" 8: the path starts at the first "/" after the authority.
-  const slash = url.indexOf("/", url.charCodeAt(4) === 115 ? 8 : 7);
+  // The path starts at the first "/" after "scheme://authority" (Deno's unix-socket requests
+  // have the scheme "http+unix").
+  const slash = url.indexOf("/", url.indexOf("://") + 3);
   if (slash < 0) return "/";
   const hash = url.indexOf("#", slash);
   return hash < 0 ? url.slice(slash) : url.slice(slash, hash);

@@ -1,0 +1,42 @@
+/** A small HTTP client for runtime tests: TCP or unix-socket URLs, whole or streamed bodies. */
+import { request as httpRequest, type IncomingMessage } from "node:http";
+
+export interface Reply {
+  status: number;
+  headers: IncomingMessage["headers"];
+  rawHeaders: string[];
+  body: Buffer;
+}
+
+/** `http://host:port/...` or `http://unix:/path/to.sock` + a path → node:http options. */
+export function where(base: string, path: string): { host?: string; port?: number; socketPath?: string; path: string } {
+  if (base.startsWith("http://unix:")) return { socketPath: base.slice("http://unix:".length), path };
+  const u = new URL(base);
+  return { host: u.hostname, port: Number(u.port), path };
+}
+
+/** Send one request; resolves with the full reply. */
+export function fetchRaw(base: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ ...where(base, path), method: init.method ?? "GET", headers: init.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(init.body);
+  });
+}
+
+/** Start a request and hand back the live response (for streaming and disconnect tests). */
+export function open(base: string, path: string, init: { method?: string; headers?: Record<string, string> } = {}) {
+  const req = httpRequest({ ...where(base, path), method: init.method ?? "GET", headers: init.headers, agent: false });
+  const response = new Promise<IncomingMessage>((resolve, reject) => {
+    req.on("response", resolve);
+    req.on("error", reject);
+  });
+  return { req, response };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,153 @@
+/**
+ * tsgi/bun and tsgi/deno on their own runtimes: a fixture (fixtures/serve.ts) runs under the real
+ * Bun and Deno binaries, and these tests talk HTTP to it over TCP and unix sockets.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { start, stopAll, type Started } from "../support/process.ts";
+import { ROOT } from "../support/runtime.ts";
+import { fetchRaw, open, sleep } from "./client.ts";
+import { runtimeBin, waitForLine } from "./spawn.ts";
+
+const FIXTURE = join(ROOT, "test/runtimes/fixtures/serve.ts");
+
+after(stopAll);
+
+for (const rt of ["bun", "deno"] as const) {
+  const bin = runtimeBin(rt);
+  describe(`tsgi/${rt} on ${rt}`, { skip: bin === null ? `${rt} is not installed (npm install installs it)` : false }, () => {
+    let dir: string;
+    let server: Started;
+    let urls: { async: string; sync: string };
+    let unixUrls: { async: string; sync: string };
+
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), `tsgi-${rt}-`));
+      const [cmd, args] = bin!(FIXTURE, ["127.0.0.1:0", "127.0.0.1:0"]);
+      server = start(cmd, args);
+      urls = JSON.parse(await waitForLine(server, /^\{.*\}$/m));
+      const [ucmd, uargs] = bin!(FIXTURE, [join(dir, "a.sock"), join(dir, "s.sock")]);
+      unixUrls = JSON.parse(await waitForLine(start(ucmd, uargs), /^\{.*\}$/m));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    test("sync app: environ from the runtime's Request (TCP)", async () => {
+      const r = await fetchRaw(urls.sync, "/a%20b/c?x=1&y=%20", { headers: { "X-Thing": "1", Cookie: "k=v" } });
+      assert.equal(r.status, 200);
+      const env = JSON.parse(r.body.toString());
+      const port = new URL(urls.sync).port;
+      assert.equal(env.REQUEST_METHOD, "GET");
+      assert.equal(env.SCRIPT_NAME, "");
+      assert.equal(env.PATH_INFO, "/a b/c");
+      assert.equal(env.QUERY_STRING, "x=1&y=%20");
+      assert.equal(env.REQUEST_URI, "/a%20b/c?x=1&y=%20");
+      assert.equal(env.SERVER_NAME, "127.0.0.1");
+      assert.equal(env.SERVER_PORT, port);
+      assert.equal(env.SERVER_PROTOCOL, "HTTP/1.1");
+      assert.equal(env.REMOTE_ADDR, "127.0.0.1");
+      assert.match(env.REMOTE_PORT, /^\d+$/);
+      assert.equal(env.HTTP_X_THING, "1");
+      assert.equal(env.HTTP_COOKIE, "k=v");
+      assert.equal(env["tsgi.url_scheme"], "http");
+      assert.equal(r.headers["content-length"], String(r.body.length));
+    });
+
+    test("sync app over a unix socket", async () => {
+      const r = await fetchRaw(unixUrls.sync, "/p?q");
+      assert.equal(r.status, 200);
+      const env = JSON.parse(r.body.toString());
+      assert.equal(env.PATH_INFO, "/p");
+      assert.equal(env.QUERY_STRING, "q");
+      assert.equal(env.REMOTE_ADDR, undefined);
+    });
+
+    test("request body streams in: sync input and async echo, 3 MiB", async () => {
+      const big = Buffer.alloc(3 * 1024 * 1024, "abcdefgh");
+      const r = await fetchRaw(urls.async, "/echo", { method: "POST", body: big });
+      assert.equal(r.status, 200);
+      assert.ok(r.body.equals(big), "echoed body differs");
+      const u = await fetchRaw(unixUrls.async, "/echo", { method: "POST", body: big, headers: { "Transfer-Encoding": "chunked" } });
+      assert.ok(u.body.equals(big), "echo over unix socket differs");
+      const small = await fetchRaw(urls.sync, "/len", { method: "POST", body: "12345" });
+      assert.equal(small.body.toString(), "5\n");
+    });
+
+    test("body over maxBody: 413 with a reason, and the server keeps serving", async () => {
+      const r = await fetchRaw(urls.sync, "/len", { method: "POST", body: Buffer.alloc((1 << 20) + 1) });
+      assert.equal(r.status, 413);
+      assert.match(r.body.toString(), /exceeds the limit of 1048576 bytes/);
+      assert.equal((await fetchRaw(urls.sync, "/len", { method: "POST", body: "ok" })).body.toString(), "2\n");
+    });
+
+    test("response streams out: the first chunk arrives before the app finishes", async () => {
+      const { req, response } = open(urls.async, "/ticks");
+      req.end();
+      const res = await response;
+      const t0 = Date.now();
+      const first = await new Promise<Buffer>((resolve) => res.once("data", resolve));
+      assert.equal(first.toString().split("\n")[0], "tick 0");
+      assert.ok(Date.now() - t0 < 250, "first chunk was held back");
+      let rest = first.toString();
+      for await (const c of res) rest += c;
+      assert.equal(rest, "tick 0\ntick 1\ntick 2\ndone\n");
+      assert.equal(res.headers["transfer-encoding"], "chunked");
+    });
+
+    test("HEAD keeps Content-Length and sends no body; Set-Cookie lines stay apart", async () => {
+      const h = await fetchRaw(urls.async, "/cookies", { method: "HEAD" });
+      assert.equal(h.status, 200);
+      assert.equal(h.body.length, 0);
+      const g = await fetchRaw(urls.async, "/cookies");
+      assert.deepEqual(g.headers["set-cookie"], ["a=1; Path=/", "b=2; Path=/"]);
+      assert.equal(g.body.toString(), "two cookies\n");
+    });
+
+    test("backpressure: a client that stops reading stalls the app", async () => {
+      const { req, response } = open(urls.async, "/flood");
+      req.end();
+      const res = await response;
+      res.pause();
+      await sleep(700);
+      const s1 = JSON.parse((await fetchRaw(urls.async, "/state")).body.toString());
+      assert.ok(s1.produced < 32 * 1024 * 1024, `app produced ${s1.produced} bytes for a client that read nothing`);
+      let got = 0;
+      res.on("data", (c: Buffer) => (got += c.length));
+      res.resume();
+      await new Promise((r) => res.once("end", r));
+      assert.equal(got, 64 * 1024 * 1024);
+    });
+
+    test("client disconnect reaches the app", async () => {
+      const before = JSON.parse((await fetchRaw(urls.async, "/state")).body.toString()).disconnected;
+      const { req, response } = open(urls.async, "/forever");
+      req.end();
+      const res = await response;
+      await new Promise((r) => res.once("data", r));
+      req.destroy();
+      let now = before;
+      for (let i = 0; i < 40 && now === before; i++) {
+        await sleep(100);
+        now = JSON.parse((await fetchRaw(urls.async, "/state")).body.toString()).disconnected;
+      }
+      assert.equal(now, before + 1, "the app never saw the disconnect");
+    });
+
+    test("graceful stop: in-flight request finishes, then the process exits 0", async () => {
+      const [cmd, args] = bin!(FIXTURE, ["127.0.0.1:0", "127.0.0.1:0"]);
+      const s = start(cmd, args);
+      const u = JSON.parse(await waitForLine(s, /^\{.*\}$/m));
+      const slow = fetchRaw(u.async, "/slow");
+      await sleep(200);
+      const exited = new Promise<number | null>((r) => s.child.once("exit", (code) => r(code)));
+      process.kill(s.child.pid!, "SIGTERM");
+      const r = await slow;
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), "slow done\n");
+      assert.equal(await exited, 0);
+      await assert.rejects(fetchRaw(u.async, "/state"), /ECONNREFUSED/);
+    });
+  });
+}
