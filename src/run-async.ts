@@ -58,8 +58,11 @@ export async function runAsync(
       if (r.done) {
         bodyDone = true;
         if (opts.expected !== undefined && received < opts.expected) {
-          log(`${label}: request body ended after ${received} of ${opts.expected} announced bytes`);
-          out.abort(new BodyIncomplete(opts.expected, received));
+          const err = new BodyIncomplete(opts.expected, received);
+          log(`${label}: ${err.message}`);
+          // Same answer as for sync apps: 400 while nothing went out, else a visible truncation.
+          if (!out.sent) out.fail(400, "Bad Request", err.message + "\n");
+          else out.abort(err);
           leave();
           return { type: "http.disconnect" };
         }
