@@ -1,0 +1,292 @@
+/**
+ * One uwsgi connection = one request (nginx, Apache and uWSGI's router open a connection per
+ * request and read the response until we close). The connection walks four phases:
+ *
+ *   head      read the 4-byte header and the vars block (bounded by `bufferSize`)
+ *   body      the app pulls the body, exactly CONTENT_LENGTH bytes; the socket is paused
+ *             between pulls, so a slow app slows the sender instead of filling memory
+ *   response  the sink writes a raw HTTP/1.x response
+ *   drain     our side is shut (FIN ends the response), unread body bytes are read and dropped
+ *             until the peer closes: closing with unread bytes would send RST, and nginx then
+ *             answers 502 even though our response was complete (protocols.md §5, [lab] 5 of 6)
+ */
+import type { Socket } from "node:net";
+import { BodyIncomplete, type Gateway } from "../../src/index.ts";
+import { decodeVars, HEADER_SIZE, MODIFIER1_HTTP, UwsgiProtocolError } from "./codec.ts";
+import { UwsgiSink, errorResponse } from "./sink.ts";
+
+/** Limits for one connection; see UwsgiOptions in server.ts for the documented defaults. */
+export interface ConnectionLimits {
+  bufferSize: number;
+  readTimeout: number;
+  drainLimit: number;
+}
+
+const HEAD = 0, BODY = 1, RESPONSE = 2, DRAIN = 3;
+
+const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true };
+
+/** The body stopped arriving: the core logs the message and answers 400. */
+export class BodyStalled extends BodyIncomplete {
+  constructor(expected: number, received: number, timeoutMs: number) {
+    super(expected, received);
+    this.message = `request body stalled: the uwsgi peer sent ${received} of ${expected} announced bytes, then nothing for ${timeoutMs / 1000} s (readTimeout)`;
+    this.name = "BodyStalled";
+  }
+}
+
+const kConn = Symbol("uwsgi.connection");
+type ConnSocket = Socket & { [kConn]: Connection };
+
+// Socket listeners are shared functions (Node calls them with `this` = the socket), so a
+// connection costs no closures.
+function onData(this: ConnSocket, chunk: Buffer): void { this[kConn].data(chunk); }
+function onEnd(this: ConnSocket): void { this[kConn].peerEnd(); }
+function onTimeout(this: ConnSocket): void { this[kConn].timeout(); }
+function onError(this: ConnSocket): void { /* 'close' follows; a reset peer is not worth a log line */ }
+function onClose(this: ConnSocket): void { this[kConn].closed(); }
+
+export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint8Array> {
+  private phase = HEAD;
+  /** Header and vars bytes so far, while they arrive in pieces. */
+  private head: Buffer | null = null;
+  /** Announced body length, bytes still to come from the socket, bytes handed to the app. */
+  private expected = 0;
+  private toRead = 0;
+  private received = 0;
+  /** Body bytes read from the socket but not yet pulled (the socket is paused meanwhile). */
+  private queued: Buffer | null = null;
+  private waiter: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void } | null = null;
+  private peerEnded = false;
+  private drained = 0;
+  private closeListeners: (() => void)[] | null = null;
+  /** The response sink, once the request is parsed. */
+  sink: UwsgiSink | null = null;
+  /** True once the socket is gone. */
+  gone = false;
+
+  constructor(readonly socket: Socket, private readonly gateway: Gateway, private readonly limits: ConnectionLimits, private readonly onDone: (c: Connection) => void) {
+    (socket as ConnSocket)[kConn] = this;
+    socket.on("data", onData);
+    socket.on("end", onEnd);
+    socket.on("timeout", onTimeout);
+    socket.on("error", onError);
+    socket.on("close", onClose);
+    socket.setTimeout(limits.readTimeout);
+  }
+
+  data(chunk: Buffer): void {
+    if (this.phase === HEAD) this.headData(chunk);
+    else if (this.phase === BODY) this.bodyData(chunk);
+    else if (this.phase === DRAIN) {
+      this.drained += chunk.length;
+      if (this.drained > this.limits.drainLimit) this.socket.destroy();
+    }
+    // RESPONSE: the body is complete (or not wanted yet); nothing else is expected.
+  }
+
+  private headData(chunk: Buffer): void {
+    const buf = this.head === null ? chunk : Buffer.concat([this.head, chunk]);
+    if (buf[0] !== MODIFIER1_HTTP) {
+      return this.reject(501, "Not Implemented", `uwsgi modifier1 ${buf[0]} is not supported: tsgi serves HTTP requests (modifier1 0, what nginx uwsgi_pass and Apache mod_proxy_uwsgi send)`);
+    }
+    if (buf.length < HEADER_SIZE) {
+      this.head = buf;
+      return;
+    }
+    const size = buf[1] | (buf[2] << 8);
+    if (size > this.limits.bufferSize) {
+      return this.reject(431, "Request Header Fields Too Large", `uwsgi vars block of ${size} bytes exceeds the limit of ${this.limits.bufferSize} bytes (raise bufferSize, at most 65535)`);
+    }
+    const end = HEADER_SIZE + size;
+    if (buf.length < end) {
+      this.head = buf;
+      return;
+    }
+    this.head = null;
+    let params;
+    try {
+      params = decodeVars(buf, HEADER_SIZE, end);
+    } catch (err) {
+      if (!(err instanceof UwsgiProtocolError)) throw err;
+      return this.reject(400, "Bad Request", `malformed uwsgi vars block: ${err.message}`);
+    }
+    this.startRequest(params, buf.length > end ? buf.subarray(end) : null);
+  }
+
+  private startRequest(params: Record<string, string>, rest: Buffer | null): void {
+    this.socket.setTimeout(0);
+    // The body is exactly CONTENT_LENGTH bytes (empty or absent: none). A malformed value is
+    // answered 400 by the core; then we read no body and drain whatever follows.
+    const cl = params.CONTENT_LENGTH || params.HTTP_CONTENT_LENGTH || "";
+    let n = cl.length > 0 && cl.length < 16 ? 0 : -1;
+    for (let i = 0; i < cl.length && n >= 0; i++) {
+      const d = cl.charCodeAt(i) - 48;
+      n = d >= 0 && d <= 9 ? n * 10 + d : -1;
+    }
+    this.expected = this.toRead = n > 0 ? n : 0;
+    if (rest !== null && this.toRead > 0) {
+      this.queued = rest.length > this.toRead ? rest.subarray(0, this.toRead) : rest;
+      this.toRead -= this.queued.length;
+    }
+    this.phase = BODY;
+    this.socket.pause();
+    const proto = params.SERVER_PROTOCOL === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1";
+    const sink = (this.sink = new UwsgiSink(this, proto));
+    this.gateway.handleParams(params, this.expected > 0 ? this : null, sink).then(undefined, (err) => {
+      this.gateway.log(`uwsgi: internal error: ${err instanceof Error ? err.stack : String(err)}`);
+      sink.abort(err);
+    });
+  }
+
+  private bodyData(chunk: Buffer): void {
+    if (this.toRead === 0) return; // bytes past CONTENT_LENGTH: not ours to interpret
+    if (chunk.length > this.toRead) chunk = chunk.subarray(0, this.toRead);
+    this.toRead -= chunk.length;
+    const w = this.waiter;
+    if (w !== null) {
+      this.waiter = null;
+      this.socket.setTimeout(0);
+      this.socket.pause();
+      this.received += chunk.length;
+      w.resolve({ value: chunk, done: false });
+    } else {
+      this.queued = this.queued === null ? chunk : Buffer.concat([this.queued, chunk]);
+      this.socket.pause();
+    }
+  }
+
+  // ---- the request body, as the core pulls it
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    const q = this.queued;
+    if (q !== null) {
+      this.queued = null;
+      this.received += q.length;
+      return Promise.resolve({ value: q, done: false });
+    }
+    if (this.toRead === 0 || this.phase !== BODY || this.peerEnded || this.gone) return Promise.resolve(DONE);
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+      this.socket.setTimeout(this.limits.readTimeout);
+      this.socket.resume();
+    });
+  }
+
+  return(): Promise<IteratorResult<Uint8Array>> {
+    return Promise.resolve(DONE);
+  }
+
+  // ---- ending
+
+  /** The response is complete: FIN ends it for the peer; drain what it still sends. */
+  finish(): void {
+    if (this.phase === DRAIN) return;
+    this.phase = DRAIN;
+    this.queued = null;
+    this.wakeWaiter();
+    if (this.gone) return;
+    this.socket.end();
+    if (this.peerEnded) return; // both sides done: the socket closes itself once our bytes are out
+    this.socket.setTimeout(this.limits.readTimeout);
+    this.socket.resume();
+  }
+
+  /** The response cannot be completed: reset, so the front server sees a broken response. */
+  abortResponse(): void {
+    this.phase = DRAIN;
+    this.wakeWaiter();
+    const s = this.socket as Socket & { resetAndDestroy?: () => void };
+    if (typeof s.resetAndDestroy === "function") s.resetAndDestroy();
+    else s.destroy();
+  }
+
+  /** Answer a request we could not parse, with one log line, then close cleanly. */
+  private reject(status: number, reason: string, message: string): void {
+    this.gateway.log(`uwsgi ${this.peer()}: ${message}; answered ${status}`);
+    this.head = null;
+    this.phase = RESPONSE;
+    if (!this.gone) this.socket.write(errorResponse(status, reason, message + "\n"));
+    this.finish();
+  }
+
+  peerEnd(): void {
+    this.peerEnded = true;
+    if (this.phase === HEAD) {
+      const got = this.head === null ? 0 : this.head.length;
+      if (got === 0) {
+        // A connect-and-close (health checks, port probes): nothing to answer, nothing to log.
+        this.phase = DRAIN;
+        this.socket.end();
+        return;
+      }
+      const want = got < HEADER_SIZE ? "the 4-byte packet header" : `the ${(this.head![1] | (this.head![2] << 8)) + HEADER_SIZE}-byte packet`;
+      return this.reject(400, "Bad Request", `truncated uwsgi packet: the peer closed after ${got} bytes of ${want}`);
+    }
+    this.wakeWaiter();
+  }
+
+  timeout(): void {
+    const secs = this.limits.readTimeout / 1000;
+    if (this.phase === HEAD) {
+      const got = this.head === null ? 0 : this.head.length;
+      return this.reject(408, "Request Timeout", `no complete uwsgi packet after ${secs} s (got ${got} bytes; readTimeout)`);
+    }
+    if (this.phase === BODY && this.waiter !== null) {
+      const w = this.waiter;
+      this.waiter = null;
+      this.socket.setTimeout(0);
+      this.socket.pause();
+      w.reject(new BodyStalled(this.expected, this.received, this.limits.readTimeout));
+      return;
+    }
+    if (this.phase === RESPONSE || this.phase === BODY) {
+      this.gateway.log(`uwsgi ${this.peer()}: the peer read none of the response for ${secs} s (readTimeout); connection closed`);
+    }
+    this.socket.destroy();
+  }
+
+  closed(): void {
+    this.gone = true;
+    this.wakeWaiter();
+    const ls = this.closeListeners;
+    this.closeListeners = null;
+    if (ls !== null && this.phase !== DRAIN) for (const l of ls) l();
+    this.onDone(this);
+  }
+
+  onClose(listener: () => void): void {
+    (this.closeListeners ??= []).push(listener);
+  }
+
+  /** Wait (with the read timeout armed) until the socket accepts more response bytes. */
+  waitWritable(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        if (!this.gone && this.waiter === null) this.socket.setTimeout(0);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+      this.socket.setTimeout(this.limits.readTimeout);
+    });
+  }
+
+  private wakeWaiter(): void {
+    const w = this.waiter;
+    if (w === null) return;
+    this.waiter = null;
+    w.resolve(DONE);
+  }
+
+  private peer(): string {
+    const a = this.socket.remoteAddress;
+    return a === undefined ? "(unix socket)" : `${a.includes(":") ? `[${a}]` : a}:${this.socket.remotePort}`;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The uwsgi listener: accepts connections from nginx (`uwsgi_pass`), Apache
+ * (`mod_proxy_uwsgi`) or uWSGI's HTTP router on TCP or a unix socket, one request per
+ * connection, and hands each request to the Gateway.
+ */
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { chmodSync, existsSync, statSync, unlinkSync } from "node:fs";
+import { formatTarget, type Gateway, type Listener, type ListenTarget } from "../../src/index.ts";
+import { MAX_VARS_SIZE } from "./codec.ts";
+import { Connection, type ConnectionLimits } from "./connection.ts";
+
+export interface UwsgiOptions {
+  /**
+   * Largest vars block (CGI variables and request headers) accepted, in bytes. Default 65535,
+   * the most the protocol's 16-bit size can describe, so big cookies and JWTs never fail
+   * here. (uWSGI's `--buffer-size` defaults to 4096, its users' most frequent 502.) Larger
+   * blocks are answered 431 with one log line.
+   */
+  bufferSize?: number;
+  /**
+   * Milliseconds to wait for bytes we need (the packet, a body chunk the app asked for) or for
+   * the peer to take response bytes, before closing with one log line. Default 60000, nginx's
+   * `uwsgi_send_timeout`/`uwsgi_read_timeout`, so we never give up before the front server.
+   */
+  readTimeout?: number;
+  /** Bytes of unread request body read and dropped after the response before closing. Default 64 MiB. */
+  drainLimit?: number;
+  /** Permissions of a unix socket file, e.g. 0o660 (uWSGI's `chmod-socket`). Default: umask. */
+  socketMode?: number;
+  /** Listen backlog (uWSGI's `listen`, default 100 there). Default 511. */
+  backlog?: number;
+}
+
+/** Start a uwsgi listener for `gateway` on `target`. Resolves once it accepts connections. */
+export async function listen(gateway: Gateway, target: ListenTarget, options: UwsgiOptions = {}): Promise<Listener> {
+  const limits: ConnectionLimits = {
+    bufferSize: options.bufferSize ?? MAX_VARS_SIZE,
+    readTimeout: options.readTimeout ?? 60_000,
+    drainLimit: options.drainLimit ?? 64 * 1024 * 1024,
+  };
+  if (!Number.isInteger(limits.bufferSize) || limits.bufferSize < 64 || limits.bufferSize > MAX_VARS_SIZE) {
+    throw new RangeError(`uwsgi bufferSize must be an integer from 64 to 65535 (the protocol's maximum), got ${options.bufferSize}`);
+  }
+  if (!(limits.readTimeout > 0)) throw new RangeError(`uwsgi readTimeout must be a positive number of milliseconds, got ${options.readTimeout}`);
+
+  const connections = new Set<Connection>();
+  const forget = (c: Connection) => connections.delete(c);
+  let idle: (() => void) | null = null;
+  const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+    connections.add(new Connection(socket, gateway, limits, (c) => {
+      forget(c);
+      if (idle !== null && connections.size === 0) idle();
+    }));
+  });
+  if ("path" in target) await removeStaleSocket(target.path);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    const ready = () => {
+      server.off("error", reject);
+      resolve();
+    };
+    const backlog = options.backlog ?? 511;
+    if ("path" in target) server.listen({ path: target.path, backlog }, ready);
+    else if ("fd" in target) server.listen({ fd: target.fd, backlog }, ready);
+    else server.listen({ host: target.host, port: target.port, backlog }, ready);
+  });
+  server.on("error", (err) => gateway.log(`uwsgi listener: ${err.message}`));
+  if ("path" in target && options.socketMode !== undefined) chmodSync(target.path, options.socketMode);
+
+  const addr = server.address();
+  const shown: ListenTarget = "host" in target && addr !== null && typeof addr === "object" ? { host: target.host, port: addr.port } : target;
+  let closing: Promise<void> | null = null;
+  return {
+    url: formatTarget("uwsgi", shown),
+    close(graceMs = 30_000) {
+      return (closing ??= new Promise<void>((resolve) => {
+        server.close();
+        if (connections.size === 0) return resolve();
+        const timer = setTimeout(() => {
+          for (const c of connections) c.socket.destroy();
+        }, graceMs);
+        idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }));
+    },
+  };
+}
+
+/**
+ * A socket file left by a process that died would make listen fail with EADDRINUSE. Remove it
+ * only if nothing answers on it; a live server keeps its socket and we report the conflict.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path) || !statSync(path).isSocket()) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+  if (alive) throw new Error(`uwsgi: another process is listening on ${path}`);
+  unlinkSync(path);
+}

@@ -1,0 +1,307 @@
+/**
+ * The uwsgi listener in-process, driven by the test-side client: framing of requests and
+ * responses, bodies, backpressure, and every kind of bad input (one log line, a clean close,
+ * the next request unharmed).
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Gateway, type App, type Listener } from "../../src/index.ts";
+import { encodePacket, encodeVars, listen, type UwsgiOptions } from "../../adapters/uwsgi/index.ts";
+import { echo, echoAsync } from "./apps.ts";
+import { exchange, nginxVars, parseResponse, request, type Target } from "./client.ts";
+
+interface Served {
+  target: Target;
+  logs: string[];
+  listener: Listener;
+}
+
+async function serve(app: App, options: UwsgiOptions = {}, mount?: string, target: { host: string; port: number } | { path: string } = { host: "127.0.0.1", port: 0 }): Promise<Served> {
+  const logs: string[] = [];
+  const gateway = new Gateway(app, { mount, log: (l) => logs.push(l) });
+  const listener = await listen(gateway, target, options);
+  const t: Target = "path" in target ? target : { host: "127.0.0.1", port: Number(listener.url.split(":").pop()) };
+  return { target: t, logs, listener };
+}
+
+const json = (r: { body: Buffer }) => JSON.parse(r.body.toString("utf8"));
+const header = (r: { headers: [string, string][] }, name: string) => r.headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
+
+async function assertStillServes(s: Served): Promise<void> {
+  const r = await request(s.target, nginxVars("GET", "/after"));
+  assert.equal(r.status, 200, "a good request after the bad one succeeds");
+  assert.equal(json(r).env.PATH_INFO, "/after");
+}
+
+describe("uwsgi listener: requests and responses", () => {
+  let s: Served;
+  let sa: Served;
+  before(async () => {
+    s = await serve(echo);
+    sa = await serve(echoAsync);
+  });
+  after(async () => {
+    await s.listener.close(100);
+    await sa.listener.close(100);
+  });
+
+  test("GET with nginx's uwsgi_params: raw status line, environ normalised, no chunking", async () => {
+    const r = await request(s.target, nginxVars("GET", "/a%20b/c?x=1&y=%2F", { HTTP_COOKIE: "k=v", HTTP_X_FORWARDED_FOR: "10.0.0.1" }));
+    assert.equal(r.statusLine, "HTTP/1.1 200 OK");
+    assert.equal(r.end, "eof");
+    assert.deepEqual(header(r, "set-cookie"), ["a=1", "b=2"]);
+    assert.deepEqual(header(r, "transfer-encoding"), []);
+    assert.deepEqual(header(r, "content-length"), [String(r.body.length)]);
+    const env = json(r).env;
+    assert.equal(env.SCRIPT_NAME, "");
+    assert.equal(env.PATH_INFO, "/a b/c");
+    assert.equal(env.QUERY_STRING, "x=1&y=%2F");
+    assert.equal(env.REQUEST_URI, "/a%20b/c?x=1&y=%2F");
+    assert.equal("CONTENT_LENGTH" in env, false, "nginx's empty CONTENT_LENGTH is dropped");
+    assert.equal("CONTENT_TYPE" in env, false, "nginx's empty CONTENT_TYPE is dropped");
+    assert.equal(env.HTTP_COOKIE, "k=v");
+    assert.equal(env.SERVER_PROTOCOL, "HTTP/1.1");
+  });
+
+  test("an HTTP/1.0 request gets an HTTP/1.0 status line", async () => {
+    const r = await request(s.target, nginxVars("GET", "/", { SERVER_PROTOCOL: "HTTP/1.0" }));
+    assert.equal(r.statusLine, "HTTP/1.0 200 OK");
+  });
+
+  test("a response without Content-Length is delimited by the close, never chunked", async () => {
+    const r = await request(s.target, nginxVars("GET", "/stream"));
+    assert.equal(r.statusLine, "HTTP/1.1 200 OK");
+    assert.deepEqual(header(r, "transfer-encoding"), []);
+    assert.deepEqual(header(r, "content-length"), []);
+    assert.equal(r.body.toString(), "one\ntwo\nthree\n");
+    assert.equal(r.end, "eof");
+  });
+
+  test("an app's own status and reason go out as the status line", async () => {
+    const r = await request(s.target, nginxVars("GET", "/status/418"));
+    assert.equal(r.statusLine, "HTTP/1.1 418 Custom");
+  });
+
+  test("HEAD: headers only", async () => {
+    const r = await request(s.target, nginxVars("HEAD", "/"));
+    assert.equal(r.status, 200);
+    assert.equal(r.body.length, 0);
+  });
+
+  test("POST body bounded by CONTENT_LENGTH, arriving in pieces, to a sync app", async () => {
+    const body = Buffer.alloc(100_000, 7);
+    const packet = encodePacket(nginxVars("POST", "/up", { CONTENT_LENGTH: "100000", CONTENT_TYPE: "application/octet-stream" }), body);
+    const pieces = [packet.subarray(0, 3), packet.subarray(3, 200), packet.subarray(200, 50_000), packet.subarray(50_000)];
+    const x = await exchange(s.target, pieces, { gapMs: 10 });
+    const r = parseResponse(x.bytes, x.end);
+    assert.equal(r.status, 200);
+    const j = json(r);
+    assert.equal(j.bodyLength, 100_000);
+    assert.equal(j.env.CONTENT_LENGTH, "100000");
+    assert.equal(j.env.CONTENT_TYPE, "application/octet-stream");
+  });
+
+  test("bytes past CONTENT_LENGTH are not body", async () => {
+    const r = await request(s.target, nginxVars("POST", "/", { CONTENT_LENGTH: "3" }), Buffer.from("abcdef"));
+    assert.equal(json(r).bodyLength, 3);
+  });
+
+  test("async app: body streamed in chunks, response in two body events", async () => {
+    const body = Buffer.alloc(1_000_000, 1);
+    const r = await request(sa.target, nginxVars("PUT", "/x", { CONTENT_LENGTH: String(body.length) }), body);
+    const j = json(r);
+    assert.equal(r.status, 200);
+    assert.equal(j.bodyLength, 1_000_000);
+    assert.ok(j.chunks >= 1);
+    assert.deepEqual(header(r, "transfer-encoding"), []);
+  });
+
+  test("backpressure: a slow async reader stops the sender (the socket is paused)", async () => {
+    const total = 64 * 1024 * 1024;
+    const { connect } = await import("node:net");
+    const t = sa.target as { host: string; port: number };
+    const sock = connect(t.port, t.host);
+    await new Promise((r) => sock.once("connect", r));
+    const chunks: Buffer[] = [];
+    sock.on("data", (d) => chunks.push(d));
+    const ended = new Promise((r) => sock.once("end", r));
+    sock.write(encodePacket(nginxVars("POST", "/slow-read", { CONTENT_LENGTH: String(total) })));
+    const piece = Buffer.alloc(1024 * 1024, 3);
+    let queued = 0;
+    const pump = () => {
+      while (queued < total) {
+        queued += piece.length;
+        if (!sock.write(piece)) return void sock.once("drain", pump);
+      }
+    };
+    pump();
+    await new Promise((r) => setTimeout(r, 400)); // the app sleeps 600 ms after its first chunk
+    const flushed = sock.bytesWritten - sock.writableLength;
+    assert.ok(flushed < total / 4, `only socket buffers' worth went out while the app slept (${flushed} bytes)`);
+    await ended;
+    const j = json(parseResponse(Buffer.concat(chunks)));
+    assert.equal(j.bodyLength, total);
+    sock.destroy();
+  });
+
+  test("an app that never reads an 8 MB body: full response, then FIN, not RST (body drained)", async () => {
+    const body = Buffer.alloc(8 * 1024 * 1024, 9);
+    for (let i = 0; i < 3; i++) {
+      const r = await request(s.target, nginxVars("POST", "/early", { CONTENT_LENGTH: String(body.length) }), body);
+      assert.equal(r.statusLine, "HTTP/1.1 202 Accepted");
+      assert.equal(r.body.toString(), "early\n");
+      assert.equal(r.end, "eof");
+    }
+  });
+
+  test("a 65535-byte vars block (a 60 KB cookie) is accepted by default", async () => {
+    const base = nginxVars("GET", "/big");
+    const fixed = encodeVars(base).length + 4 + "HTTP_COOKIE".length;
+    const cookie = "c=" + "x".repeat(65535 - fixed - 2);
+    const vars = { ...base, HTTP_COOKIE: cookie };
+    assert.equal(encodeVars(vars).length, 65535);
+    const r = await request(s.target, vars);
+    assert.equal(r.status, 200);
+    assert.equal(json(r).env.HTTP_COOKIE.length, cookie.length);
+  });
+
+  test("200 concurrent connections", async () => {
+    const rs = await Promise.all(Array.from({ length: 200 }, (_, i) => request(s.target, nginxVars("GET", `/c/${i}`))));
+    rs.forEach((r, i) => assert.equal(json(r).env.PATH_INFO, `/c/${i}`));
+  });
+
+  test("connect-and-close (a port probe) logs nothing", async () => {
+    const x = await exchange(s.target, [], { halfClose: true });
+    assert.equal(x.bytes.length, 0);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(s.logs, []);
+  });
+});
+
+describe("uwsgi listener: mount, unix socket, close", () => {
+  test("a mount splits SCRIPT_NAME/PATH_INFO from the raw REQUEST_URI", async () => {
+    const s = await serve(echoAsync, {}, "/app");
+    try {
+      const j = json(await request(s.target, nginxVars("GET", "/app/a%20b?q=1")));
+      assert.equal(j.env.SCRIPT_NAME, "/app");
+      assert.equal(j.env.PATH_INFO, "/a b");
+      assert.equal(j.rootPath, "/app");
+      assert.equal(j.path, "/app/a b");
+    } finally {
+      await s.listener.close(100);
+    }
+  });
+
+  test("unix socket: serves, replaces a stale socket file, removes it on close", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsgi-uwsgi-"));
+    const path = join(dir, "app.sock");
+    try {
+      // A stale socket: listened on by a server that is gone.
+      const { createServer } = await import("node:net");
+      const dead = createServer();
+      await new Promise<void>((r) => dead.listen(path, r));
+      (dead as unknown as { _handle: { close(): void } | null })._handle?.close(); // close without unlinking
+      const s = await serve(echo, { socketMode: 0o660 }, undefined, { path });
+      assert.equal(s.listener.url, `uwsgi://unix:${path}`);
+      const r = await request({ path }, nginxVars("GET", "/u"));
+      assert.equal(json(r).env.PATH_INFO, "/u");
+      assert.equal(json(r).env.REMOTE_ADDR, "127.0.0.1", "the front server's REMOTE_ADDR is kept");
+      await s.listener.close(100);
+      await assert.rejects(listen(new Gateway(echo), { path: join(dir, "no/such/dir.sock") }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a path that is not a socket is not removed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsgi-uwsgi-"));
+    const path = join(dir, "file");
+    writeFileSync(path, "keep");
+    try {
+      await assert.rejects(listen(new Gateway(echo), { path }), /EADDRINUSE/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("close() lets an in-flight request finish", async () => {
+    const s = await serve(echoAsync);
+    const body = Buffer.alloc(10, 1);
+    const pending = exchange(s.target, [encodePacket(nginxVars("POST", "/slow-read", { CONTENT_LENGTH: "10" }), body.subarray(0, 5)), body.subarray(5)], { gapMs: 100 });
+    await new Promise((r) => setTimeout(r, 30));
+    await s.listener.close(5000);
+    const r = parseResponse((await pending).bytes);
+    assert.equal(json(r).bodyLength, 10);
+  });
+
+  test("bad options are refused with the allowed range", async () => {
+    await assert.rejects(listen(new Gateway(echo), { host: "127.0.0.1", port: 0 }, { bufferSize: 70000 }), /64 to 65535/);
+  });
+});
+
+describe("uwsgi listener: bad input gets one log line and a clean close", () => {
+  for (const [kind, app] of [["sync", echo], ["async", echoAsync]] as const) {
+    describe(`${kind} app`, () => {
+      let s: Served;
+      before(async () => {
+        s = await serve(app, { readTimeout: 300, bufferSize: 4096 });
+      });
+      after(() => s.listener.close(100));
+
+      async function bad(data: Uint8Array | Uint8Array[], opts: { halfClose?: boolean; gapMs?: number }, status: number, logPattern: RegExp) {
+        s.logs.length = 0;
+        const x = await exchange(s.target, data, { timeoutMs: 3000, ...opts });
+        assert.equal(x.end, "eof", "closed cleanly by the listener");
+        const r = parseResponse(x.bytes, x.end);
+        assert.equal(r.status, status, r.body.toString());
+        await new Promise((res) => setTimeout(res, 20));
+        assert.equal(s.logs.length, 1, `exactly one log line, got ${JSON.stringify(s.logs)}`);
+        assert.match(s.logs[0], logPattern);
+        await assertStillServes(s);
+      }
+
+      test("modifier1 other than 0 is answered 501", async () => {
+        await bad(encodePacket({ REQUEST_METHOD: "GET" }, undefined, 5), {}, 501, /modifier1 5 is not supported/);
+      });
+
+      test("vars lengths overrunning the block: 400", async () => {
+        const p = encodePacket(nginxVars("GET", "/"));
+        p[4] = 0xff; // the first key claims 255 bytes... of a block that ends sooner
+        p[5] = 0xff;
+        await bad(p, {}, 400, /malformed uwsgi vars block: key of 65535 bytes/);
+      });
+
+      test("a vars block above the configured limit: 431", async () => {
+        await bad(encodePacket(nginxVars("GET", "/", { HTTP_COOKIE: "x".repeat(5000) })), {}, 431, /exceeds the limit of 4096 bytes/);
+      });
+
+      test("a packet truncated inside the header", async () => {
+        await bad(Uint8Array.from([0, 0x10]), { halfClose: true }, 400, /truncated uwsgi packet: the peer closed after 2 bytes of the 4-byte packet header/);
+      });
+
+      test("a packet truncated inside the vars block", async () => {
+        const p = encodePacket(nginxVars("GET", "/"));
+        await bad(p.subarray(0, 40), { halfClose: true }, 400, /truncated uwsgi packet: the peer closed after 40 bytes/);
+      });
+
+      test("a body shorter than CONTENT_LENGTH, then EOF", async () => {
+        await bad(encodePacket(nginxVars("POST", "/", { CONTENT_LENGTH: "100" }), Buffer.alloc(10)), { halfClose: true }, 400, /ended after 10 of 100 announced bytes/);
+      });
+
+      test("a peer that stalls inside the packet: 408 after readTimeout", async () => {
+        await bad(encodePacket(nginxVars("GET", "/")).subarray(0, 30), {}, 408, /no complete uwsgi packet after 0.3 s \(got 30 bytes/);
+      });
+
+      test("a peer that stalls inside the body: 400 after readTimeout", async () => {
+        await bad(encodePacket(nginxVars("POST", "/", { CONTENT_LENGTH: "100" }), Buffer.alloc(10)), {}, 400, /request body stalled: the uwsgi peer sent 10 of 100 announced bytes, then nothing for 0.3 s/);
+      });
+
+      test("a CONTENT_LENGTH that is not a number: 400 from the core", async () => {
+        await bad(encodePacket(nginxVars("POST", "/", { CONTENT_LENGTH: "12x" }), Buffer.alloc(3)), {}, 400, /Content-Length "12x" is not a number/);
+      });
+    });
+  }
+});
