@@ -3,7 +3,7 @@
  * `Gateway.handle*` with a body source and a response sink, and the gateway does the rest:
  * environ or scope, the right app kind, the spec's response rules, errors and limits.
  */
-import { decodeUtf8, environFromHttp, environFromParams, headersFromEnviron, normalizeMount, type CgiEnviron } from "./environ.ts";
+import { environFromHttp, environFromParams, headersFromEnviron, normalizeMount, type CgiEnviron } from "./environ.ts";
 import { BodyIncomplete, BodyTooLarge, collectInput, FileInput, limitBody, MemoryInput } from "./input.ts";
 import { appKind } from "./kind.ts";
 import type { BodySource, CgiParams, HttpHead, ResponseSink } from "./request.ts";
@@ -11,6 +11,7 @@ import { ResponseWriter, sendText, type Log } from "./response.ts";
 import { runAsync } from "./run-async.ts";
 import { runFetch } from "./run-fetch.ts";
 import { runSync } from "./run-sync.ts";
+import { scopeFromEnviron } from "./scope.ts";
 import { TSGI_VERSION, type App, type AppKind, type AsyncApp, type Environ, type ErrorStream, type FetchHandler, type FetchObject, type Header, type HttpScope, type SyncApp } from "./spec.ts";
 
 export interface GatewayOptions {
@@ -145,25 +146,7 @@ export class Gateway {
 
   /** The async app's `http` scope for a request. */
   scope(env: CgiEnviron, headers: Header[]): HttpScope {
-    const uri = env.REQUEST_URI;
-    const q = uri === undefined ? -1 : uri.indexOf("?");
-    const proto = env.SERVER_PROTOCOL;
-    return {
-      type: "http",
-      tsgi: { version: "1.0", spec_version: "1.0" },
-      http_version: proto.startsWith("HTTP/") ? proto.slice(5) : "1.0",
-      method: env.REQUEST_METHOD,
-      scheme: env.HTTPS === "on" ? "https" : "http",
-      path: decodeUtf8(env.SCRIPT_NAME + env.PATH_INFO),
-      raw_path: uri === undefined ? env.SCRIPT_NAME + env.PATH_INFO : q < 0 ? uri : uri.slice(0, q),
-      query_string: env.QUERY_STRING,
-      root_path: decodeUtf8(env.SCRIPT_NAME),
-      headers,
-      client: env.REMOTE_ADDR ? [env.REMOTE_ADDR, Number(env.REMOTE_PORT ?? 0)] : null,
-      server: [env.SERVER_NAME, env.SERVER_PORT ? Number(env.SERVER_PORT) : null],
-      state: this.state ? { ...this.state } : undefined,
-      extensions: { environ: env },
-    };
+    return scopeFromEnviron(env, headers, this.state);
   }
 }
 

@@ -5,11 +5,13 @@
 export * from "./spec.ts";
 export { appKind, syncApp, asyncApp, fetchApp } from "./kind.ts";
 export { Gateway, type GatewayOptions } from "./gateway.ts";
-export { environFromHttp, environFromParams, headersFromEnviron, percentDecode, decodeUtf8, byteStringToBytes, bytesToByteString, normalizeMount, type CgiEnviron, type EnvironOptions } from "./environ.ts";
+export { environFromHttp, environFromParams, addHeaders, headersFromEnviron, percentDecode, decodeUtf8, byteStringToBytes, bytesToByteString, normalizeMount, type CgiEnviron, type EnvironOptions } from "./environ.ts";
 export type { HttpHead, CgiParams, BodySource, ResponseSink } from "./request.ts";
 export { SpecError, REASONS, reasonPhrase, HOP_BY_HOP, parseStatus, validateHeaders, statusHasNoBody, isToken } from "./headers.ts";
 export { BodyTooLarge, BodyIncomplete, MemoryInput, FileInput, collectInput } from "./input.ts";
 export { ResponseWriter, ClientDisconnected, toBytes, sendText, type Log } from "./response.ts";
 export { Lifespan, LifespanError } from "./lifespan.ts";
-export { toRequest, requestUrl, iterableToStream } from "./run-fetch.ts";
+export { toRequest, requestUrl, iterableToStream, urlSafe } from "./run-fetch.ts";
+export { scopeFromEnviron, environFromScope, utf8ByteString } from "./scope.ts";
+export { syncToAsync, toFetch, fromFetch, type SyncToAsyncOptions } from "./bridges/index.ts";
 export { parseListenTarget, formatTarget, type ListenTarget, type Listener } from "./listener.ts";

@@ -132,6 +132,8 @@ export async function runAsync(
     if (onError) onError(err);
     else fail(err, out, log, label);
   } finally {
+    // The sink gets its one final call even when the client left (it may hold resources).
+    if (!out.done && out.sink.closed) out.abort(new ClientDisconnected());
     wake();
   }
 }

@@ -6,7 +6,7 @@ import { fail } from "./run-sync.ts";
 import type { FetchHandler, FetchObject, Header } from "./spec.ts";
 
 /** Percent-encode bytes above 0x7F (and spaces) so a byte-string target is a valid URL path. */
-function urlSafe(target: string): string {
+export function urlSafe(target: string): string {
   for (let i = 0; i < target.length; i++) {
     const c = target.charCodeAt(i);
     if (c > 126 || c <= 32) return encodeBytes(target);
@@ -114,7 +114,7 @@ export async function runFetch(
     let p = out.write(first.value);
     if (p) await p;
     while (!next.done) {
-      if (out.sink.closed) return;
+      if (out.sink.closed) break; // end() turns into the sink's abort
       p = out.write(next.value);
       if (p) await p;
       next = await reader.read();
@@ -122,5 +122,6 @@ export async function runFetch(
     out.end();
   } catch (err) {
     if (!out.sink.closed) fail(err, out, log, label);
+    else out.abort(err);
   }
 }

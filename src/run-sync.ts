@@ -77,7 +77,8 @@ export async function runSync(app: SyncApp, environ: Environ, out: ResponseWrite
     }
     out.end();
   } catch (err) {
-    if (onError) onError(err);
+    if (out.sink.closed) out.abort(err);
+    else if (onError) onError(err);
     else fail(err, out, log, label);
   } finally {
     close();
