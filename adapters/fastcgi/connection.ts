@@ -1,0 +1,386 @@
+/**
+ * One connection from a web server: records in, requests dispatched by id (several at once when
+ * the peer multiplexes, as HAProxy does), management records answered, bad input ended with one
+ * log line. The rules and what each front server does are in protocols.md §1, §2 and §5.
+ */
+import type { Socket } from "node:net";
+import { sendText } from "../../src/index.ts";
+import type { Flow } from "./body.ts";
+import {
+  ABORT_REQUEST, AUTHORIZER, BEGIN_REQUEST, CANT_MPX_CONN, DATA, decodePairs, encodePairs, endRequestRecord, GET_VALUES,
+  GET_VALUES_RESULT, KEEP_CONN, OVERLOADED, PairsError, PARAMS, record, REQUEST_COMPLETE, RESPONDER, STDIN, UNKNOWN_ROLE,
+  unknownTypeRecord, VERSION,
+} from "./codec.ts";
+import { Exchange, type Context } from "./exchange.ts";
+import { RecordReader, type RecordHandler } from "./reader.ts";
+import type { FastCgiSink, SinkOwner, Wire } from "./sink.ts";
+
+/** What to do with the current record's content. */
+const SKIP = 0, COLLECT = 1, TO_PARAMS = 2, TO_STDIN = 3;
+
+/** How long a connection we are closing may take to send us its EOF (we keep draining meanwhile). */
+const LINGER_MS = 5000;
+
+export class Connection implements RecordHandler, Flow, Wire, SinkOwner {
+  /** Last time bytes arrived (ms), for the read timeout. */
+  lastRead = Date.now();
+  dead = false;
+  private readonly reader = new RecordReader(this);
+  private readonly exchanges = new Map<number, Exchange>();
+  /** Ids that ended before their STDIN did: their remaining records are drained silently. */
+  private readonly draining = new Set<number>();
+  private ready: Exchange[] = [];
+  private type = 0;
+  private id = 0;
+  private length = 0;
+  private mode = SKIP;
+  private target: Exchange | null = null;
+  private small: Uint8Array | null = null;
+  private smallFill = 0;
+  private paused = 0;
+  private closing = false;
+  private closeWhenIdle = false;
+  private fresh = true;
+  private strayLogged = false;
+  private drainWait: Promise<void> | null = null;
+
+  constructor(readonly socket: Socket, private readonly ctx: Context, private readonly forget: (c: Connection) => void) {
+    socket.on("data", (chunk: Uint8Array) => this.onData(chunk));
+    socket.on("end", () => this.onEnd());
+    socket.on("error", () => this.gone());
+    socket.on("close", () => {
+      this.gone();
+      this.forget(this);
+    });
+  }
+
+  private onData(chunk: Uint8Array): void {
+    this.lastRead = Date.now();
+    if (this.closing || this.dead) return; // draining until the peer's EOF
+    this.reader.feed(chunk);
+    if (this.ready.length > 0) {
+      // Started after the whole chunk was read, so that a body that came along is known complete.
+      const ready = this.ready;
+      this.ready = [];
+      for (const ex of ready) if (!ex.done) ex.start();
+    }
+  }
+
+  private onEnd(): void {
+    if (this.closing || this.dead) return this.kill();
+    if (this.reader.midRecord) this.fatal(`the web server closed the connection in the middle of a record (${this.reader.missing} bytes missing)`);
+    else this.kill();
+  }
+
+  // ---- records in
+
+  header(version: number, type: number, id: number, length: number): boolean {
+    if (version !== VERSION) {
+      this.fatal(`record with version byte ${version} (FastCGI 1 expects 1)`);
+      return false;
+    }
+    this.type = type;
+    this.id = id;
+    this.length = length;
+    this.mode = SKIP;
+    this.target = null;
+    if (id === 0) {
+      // Management records (§4): only GET_VALUES is defined for the application to answer.
+      if (type === GET_VALUES) this.collect(length);
+      return true;
+    }
+    const ex = this.exchanges.get(id);
+    switch (type) {
+      case BEGIN_REQUEST:
+        if (length !== 8) {
+          this.fatal(`BEGIN_REQUEST for request ${id} has ${length} content bytes (8 expected)`);
+          return false;
+        }
+        this.collect(8);
+        return true;
+      case PARAMS:
+        if (ex !== undefined && !ex.paramsDone) {
+          this.mode = TO_PARAMS;
+          this.target = ex;
+        } else if (ex === undefined) this.stray(type, id);
+        return true;
+      case STDIN:
+        if (ex !== undefined) {
+          if (!ex.paramsDone) {
+            this.fatal(`STDIN for request ${id} before its PARAMS ended`);
+            return false;
+          }
+          if (!ex.body.ended) {
+            this.mode = TO_STDIN;
+            this.target = ex;
+          }
+        } else this.stray(type, id);
+        return true;
+      case ABORT_REQUEST:
+      case DATA: // the Filter role's file stream: we play Responder and Authorizer only
+        if (ex === undefined && type === ABORT_REQUEST) this.stray(type, id);
+        return true;
+      default:
+        this.stray(type, id);
+        return true;
+    }
+  }
+
+  content(piece: Uint8Array): void {
+    switch (this.mode) {
+      case TO_STDIN:
+        this.target!.body.push(piece);
+        return;
+      case TO_PARAMS:
+        if (!this.target!.addParams(piece)) this.paramsTooLarge(this.target!);
+        return;
+      case COLLECT:
+        this.small!.set(piece, this.smallFill);
+        this.smallFill += piece.length;
+    }
+  }
+
+  end(): boolean {
+    this.fresh = false;
+    const id = this.id;
+    if (id === 0) {
+      if (this.type === GET_VALUES) return this.getValues(this.small!);
+      this.ctx.log(`fastcgi: management record of unknown type ${this.type}; answered FCGI_UNKNOWN_TYPE`);
+      this.write(unknownTypeRecord(this.type));
+      return true;
+    }
+    switch (this.type) {
+      case BEGIN_REQUEST: {
+        const b = this.small!;
+        return this.begin(id, (b[0] << 8) | b[1], (b[2] & KEEP_CONN) !== 0);
+      }
+      case ABORT_REQUEST:
+        this.abortRequest(id);
+        return true;
+      case PARAMS:
+        if (this.length === 0 && this.mode === TO_PARAMS) this.paramsEnd(this.target!);
+        return true;
+      case STDIN:
+        if (this.length === 0) {
+          if (this.mode === TO_STDIN) this.target!.body.end();
+          else this.draining.delete(id);
+        }
+        return true;
+    }
+    return true;
+  }
+
+  private collect(length: number): void {
+    this.mode = COLLECT;
+    this.small = new Uint8Array(length);
+    this.smallFill = 0;
+  }
+
+  /** A record for an id that is not active: ignored (§3.3), with one log line per connection. */
+  private stray(type: number, id: number): void {
+    if (this.draining.has(id)) return; // the rest of a request we already answered
+    if (this.strayLogged) return;
+    this.strayLogged = true;
+    this.ctx.log(`fastcgi: ignoring a record of type ${type} for request id ${id}, which is not active (further ones on this connection are ignored silently)`);
+  }
+
+  private getValues(body: Uint8Array): boolean {
+    const answer: [string, string][] = [];
+    try {
+      decodePairs(body, (name) => {
+        if (name === "FCGI_MAX_CONNS") answer.push([name, String(this.ctx.maxConns)]);
+        else if (name === "FCGI_MAX_REQS") answer.push([name, String(this.ctx.maxReqs)]);
+        else if (name === "FCGI_MPXS_CONNS") answer.push([name, this.ctx.multiplex ? "1" : "0"]);
+      });
+    } catch (err) {
+      this.fatal(`malformed FCGI_GET_VALUES: ${(err as Error).message}`);
+      return false;
+    }
+    this.write(record(GET_VALUES_RESULT, 0, encodePairs(answer)));
+    return true;
+  }
+
+  private begin(id: number, role: number, keepConn: boolean): boolean {
+    if (this.exchanges.has(id)) {
+      this.fatal(`BEGIN_REQUEST for request id ${id}, which is still active`);
+      return false;
+    }
+    this.draining.delete(id);
+    let refusal = -1;
+    let why = "";
+    if (role !== RESPONDER && role !== AUTHORIZER) [refusal, why] = [UNKNOWN_ROLE, `role ${role} (tsgi plays Responder and Authorizer)`];
+    else if (!this.ctx.multiplex && this.exchanges.size > 0) [refusal, why] = [CANT_MPX_CONN, "a second request on one connection, and multiplexing is off"];
+    else if (this.ctx.active >= this.ctx.maxReqs) [refusal, why] = [OVERLOADED, `${this.ctx.active} requests in progress (the limit is ${this.ctx.maxReqs})`];
+    if (refusal >= 0) {
+      this.ctx.log(`fastcgi: refused request ${id}: ${why}`);
+      this.write(endRequestRecord(id, 0, refusal));
+      this.draining.add(id);
+      if (!keepConn) {
+        this.closeWhenIdle = true;
+        if (this.exchanges.size === 0) this.closeGracefully();
+      }
+      return true;
+    }
+    this.ctx.active++;
+    this.exchanges.set(id, new Exchange(id, role, keepConn, this.ctx, this, this, this));
+    return true;
+  }
+
+  private paramsEnd(ex: Exchange): void {
+    try {
+      ex.decodeParams();
+    } catch (err) {
+      if (!(err instanceof PairsError)) throw err;
+      this.ctx.log(`fastcgi request ${ex.id}: malformed PARAMS (${err.message}); answered 400`);
+      sendText(ex.sink, 400, "Bad Request", "malformed FastCGI PARAMS\n");
+      ex.release();
+      return;
+    }
+    this.ready.push(ex);
+  }
+
+  private paramsTooLarge(ex: Exchange): void {
+    this.ctx.log(`fastcgi request ${ex.id}: PARAMS exceed the limit of ${this.ctx.maxParamsSize} bytes; answered 431 (raise maxParamsSize)`);
+    ex.paramsDone = true;
+    this.mode = SKIP;
+    sendText(ex.sink, 431, "Request Header Fields Too Large", `request parameters exceed ${this.ctx.maxParamsSize} bytes\n`);
+    ex.release();
+  }
+
+  private abortRequest(id: number): void {
+    const ex = this.exchanges.get(id);
+    if (ex === undefined) return;
+    // §5.4: tell the app, then end the request "as soon as possible" with END_REQUEST.
+    ex.sink.peerGone();
+    ex.body.fail(new Error(`the web server aborted request ${id} (FCGI_ABORT_REQUEST)`));
+    ex.sink.finished = true;
+    this.write(endRequestRecord(id, 0, REQUEST_COMPLETE));
+    this.finish(ex);
+    if (!ex.started) ex.release();
+  }
+
+  // ---- requests ending
+
+  /** SinkOwner: END_REQUEST for `sink` went out. */
+  ended(sink: FastCgiSink): void {
+    const ex = this.exchanges.get(sink.id);
+    if (ex !== undefined && ex.sink === sink) this.finish(ex);
+  }
+
+  /** SinkOwner: a response cannot be completed; only cutting the connection shows that. */
+  aborted(sink: FastCgiSink, reason: unknown): void {
+    void reason; // the core logged why
+    if (this.exchanges.get(sink.id)?.sink === sink) this.kill();
+  }
+
+  private finish(ex: Exchange): void {
+    ex.done = true;
+    this.exchanges.delete(ex.id);
+    if (!ex.body.ended) {
+      // Answered before STDIN ended: drain the rest (closing with unread input makes nginx 502).
+      this.draining.add(ex.id);
+      ex.body.discard();
+    }
+    if (!ex.keepConn) this.closeWhenIdle = true;
+    if (this.closeWhenIdle && this.exchanges.size === 0) this.closeGracefully();
+  }
+
+  /** FCGI_KEEP_CONN was clear: we close (§3.5). Half-close, then read until the peer's EOF. */
+  private closeGracefully(): void {
+    if (this.closing || this.dead) return;
+    this.closing = true;
+    this.socket.end();
+  }
+
+  /** Bad input on the connection: one log line, end every request on it, close it. */
+  fatal(message: string): void {
+    if (this.dead) return;
+    this.ctx.log(`fastcgi: ${message}; connection closed`);
+    this.kill();
+  }
+
+  kill(): void {
+    this.gone();
+    this.socket.destroy();
+  }
+
+  /** The connection is over: every request on it sees its peer gone. */
+  private gone(): void {
+    if (this.dead) return;
+    this.dead = true;
+    const err = new Error("the web server closed the FastCGI connection");
+    for (const ex of this.exchanges.values()) {
+      ex.done = true;
+      ex.sink.peerGone();
+      ex.body.fail(err);
+      if (!ex.started) ex.release();
+    }
+    this.exchanges.clear();
+    this.ready = [];
+    if (this.paused > 0) this.socket.resume();
+  }
+
+  /** Called about once a second: the read timeout, and connections slow to close. */
+  sweep(now: number): void {
+    if (this.dead) return;
+    const idle = now - this.lastRead;
+    if (this.closing) {
+      if (idle > LINGER_MS) this.kill();
+      return;
+    }
+    if (this.ctx.readTimeout <= 0 || idle <= this.ctx.readTimeout || this.paused > 0) return;
+    let waiting = "";
+    if (this.reader.midRecord) waiting = `in the middle of a record (${this.reader.missing} bytes missing)`;
+    else if (this.fresh) waiting = "before its first record";
+    else {
+      for (const ex of this.exchanges.values()) {
+        if (!ex.paramsDone) waiting = `while request ${ex.id} waited for PARAMS`;
+        else if (!ex.body.ended) waiting = `while request ${ex.id} waited for STDIN`;
+        if (waiting) break;
+      }
+    }
+    if (waiting) this.fatal(`no bytes from the web server for ${Math.round(idle / 1000)} s ${waiting} (readTimeout ${this.ctx.readTimeout} ms)`);
+  }
+
+  /** Stop: close idle connections now; busy ones close after their last request. */
+  shutdown(): void {
+    this.closeWhenIdle = true;
+    if (this.exchanges.size === 0) this.closeGracefully();
+  }
+
+  get busy(): boolean {
+    return this.exchanges.size > 0;
+  }
+
+  // ---- Flow (STDIN backpressure) and Wire (output)
+
+  pause(): void {
+    if (this.paused++ === 0 && !this.dead) this.socket.pause();
+  }
+
+  resume(): void {
+    if (--this.paused === 0 && !this.dead) {
+      this.lastRead = Date.now(); // the read timeout counts from when we wanted bytes again
+      this.socket.resume();
+    }
+  }
+
+  write(bytes: Uint8Array): boolean {
+    if (this.dead) return true;
+    return this.socket.write(bytes);
+  }
+
+  drained(): Promise<void> {
+    if (this.dead || !this.socket.writableNeedDrain) return Promise.resolve();
+    return (this.drainWait ??= new Promise<void>((resolve) => {
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        this.drainWait = null;
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    }));
+  }
+}

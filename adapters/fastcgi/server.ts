@@ -1,0 +1,152 @@
+/**
+ * The FastCGI listener: TCP, a unix socket, or a listening socket inherited as fd 0 (how
+ * lighttpd `bin-path`, spawn-fcgi and mod_fcgid start backends: fcgi-spec §2.2).
+ */
+import { lstatSync, unlinkSync } from "node:fs";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { formatTarget, type Gateway, type Listener, type ListenTarget, type Log } from "../../src/index.ts";
+import { Connection } from "./connection.ts";
+import type { Context } from "./exchange.ts";
+
+export interface FastCgiOptions {
+  /** Concurrent connections accepted; advertised as FCGI_MAX_CONNS. Default 1024. */
+  maxConns?: number;
+  /**
+   * Concurrent requests on the whole listener; a BEGIN_REQUEST past it is answered
+   * FCGI_OVERLOADED (the front server turns that into a 502). Advertised as FCGI_MAX_REQS.
+   * Default 1024.
+   */
+  maxReqs?: number;
+  /** Serve several requests at once on one connection (FCGI_MPXS_CONNS). Default true. */
+  multiplex?: boolean;
+  /** Largest PARAMS stream (all CGI variables of one request) in bytes; more gets 431. Default 256 KiB. */
+  maxParamsSize?: number;
+  /**
+   * Milliseconds the web server may leave us waiting in the middle of a record, or for the rest
+   * of a request's PARAMS/STDIN, before the connection is closed. 0: no limit. Default 60000
+   * (nginx's own fastcgi_send_timeout). Idle kept-alive connections never time out: the web
+   * server owns them (fcgi-spec §3.5).
+   */
+  readTimeout?: number;
+  /**
+   * Peer addresses allowed to connect over TCP, as the spec's FCGI_WEB_SERVER_ADDRS
+   * environment variable lists them (§3.2); that variable is the default.
+   */
+  webServerAddrs?: string[];
+  /** Diagnostics sink. Default: the gateway's log. */
+  log?: Log;
+}
+
+/** Start serving `gateway` over FastCGI on `target`. */
+export async function listen(gateway: Gateway, target: ListenTarget, options: FastCgiOptions = {}): Promise<Listener> {
+  const ctx: Context = {
+    gateway,
+    log: options.log ?? gateway.log,
+    active: 0,
+    maxConns: options.maxConns ?? 1024,
+    maxReqs: options.maxReqs ?? 1024,
+    multiplex: options.multiplex ?? true,
+    maxParamsSize: options.maxParamsSize ?? 256 * 1024,
+    readTimeout: options.readTimeout ?? 60_000,
+  };
+  const allowed = allowList(options.webServerAddrs ?? process.env.FCGI_WEB_SERVER_ADDRS?.split(","));
+  const conns = new Set<Connection>();
+  const forget = (c: Connection) => conns.delete(c);
+  const server: Server = createServer({ allowHalfOpen: true }, (socket: Socket) => {
+    if (allowed !== null && socket.remoteAddress !== undefined && !allowed.has(plainAddress(socket.remoteAddress))) {
+      ctx.log(`fastcgi: connection from ${socket.remoteAddress} refused: not in FCGI_WEB_SERVER_ADDRS`);
+      socket.destroy();
+      return;
+    }
+    if (socket.remoteAddress !== undefined) socket.setNoDelay(true); // a response is one write; don't hold it back
+    conns.add(new Connection(socket, ctx, forget));
+  });
+  server.maxConnections = ctx.maxConns;
+
+  await bind(server, target);
+  const address = server.address();
+  const shown: ListenTarget = "port" in target && address !== null && typeof address === "object" ? { host: target.host, port: (address as AddressInfo).port } : target;
+
+  const tick = Math.min(1000, Math.max(50, ctx.readTimeout > 0 ? ctx.readTimeout / 4 : 1000));
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const c of conns) c.sweep(now);
+  }, tick);
+  sweeper.unref();
+
+  let closing: Promise<void> | null = null;
+  const close = (graceMs = 30_000) =>
+    (closing ??= new Promise<void>((resolve) => {
+      server.close();
+      for (const c of conns) c.shutdown();
+      const hard = setTimeout(() => {
+        for (const c of conns) c.kill();
+      }, graceMs);
+      const poll = setInterval(() => {
+        if (conns.size > 0) return;
+        clearInterval(poll);
+        clearTimeout(hard);
+        clearInterval(sweeper);
+        if ("path" in target) removeSocketFile(target.path);
+        resolve();
+      }, 20);
+    }));
+  return { url: formatTarget("fastcgi", shown), close };
+}
+
+async function bind(server: Server, target: ListenTarget): Promise<void> {
+  try {
+    await tryListen(server, target);
+  } catch (err) {
+    // A socket file left by a dead process: nobody answers on it, so replace it (as PHP-FPM does).
+    if (!("path" in target) || (err as NodeJS.ErrnoException).code !== "EADDRINUSE" || !lstatSync(target.path).isSocket() || (await alive(target.path))) throw err;
+    unlinkSync(target.path);
+    await tryListen(server, target);
+  }
+}
+
+function tryListen(server: Server, target: ListenTarget): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const fail = (err: NodeJS.ErrnoException) => {
+      if ("fd" in target) {
+        reject(new Error(`cannot serve FastCGI on fd ${target.fd} (${err.code ?? err.message}): it must be a listening socket, as lighttpd bin-path or spawn-fcgi pass; otherwise give an address (--fastcgi HOST:PORT or a socket path)`));
+      } else reject(err);
+    };
+    server.once("error", fail);
+    const done = () => {
+      server.off("error", fail);
+      resolve();
+    };
+    if ("fd" in target) server.listen({ fd: target.fd }, done);
+    else if ("path" in target) server.listen(target.path, done);
+    else server.listen(target.port, target.host, done);
+  });
+}
+
+function alive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+}
+
+function removeSocketFile(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch { /* already gone */ }
+}
+
+function allowList(addrs: string[] | undefined): Set<string> | null {
+  if (addrs === undefined) return null;
+  const list = addrs.map((a) => a.trim()).filter((a) => a !== "");
+  return list.length === 0 ? null : new Set(list);
+}
+
+/** `::ffff:127.0.0.1` (an IPv4 peer on a dual-stack socket) as `127.0.0.1`. */
+function plainAddress(a: string): string {
+  return a.startsWith("::ffff:") ? a.slice(7) : a;
+}
