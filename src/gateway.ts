@@ -88,12 +88,12 @@ export class Gateway {
     if (cl !== undefined) {
       if (!/^\d{1,15}$/.test(cl)) {
         this.log(`${label}: Content-Length ${JSON.stringify(cl)} is not a number; answered 400`);
-        return sendText(sink, 400, "Bad Request", "Content-Length is not a number\n");
+        return sendText(sink, 400, "Bad Request", "Content-Length is not a number\n", env.REQUEST_METHOD === "HEAD");
       }
       expected = Number(cl);
       if (expected > this.maxBody) {
         this.log(`${label}: Content-Length ${expected} exceeds the limit of ${this.maxBody} bytes; answered 413`);
-        return sendText(sink, 413, "Content Too Large", `request body exceeds the limit of ${this.maxBody} bytes\n`);
+        return sendText(sink, 413, "Content Too Large", `request body exceeds the limit of ${this.maxBody} bytes\n`, env.REQUEST_METHOD === "HEAD");
       }
     }
     if (this.kind === "sync") return this.serveSync(env, body, expected, out, label);

@@ -58,6 +58,13 @@ export function parseStatus(status: unknown): [code: number, reason: string] {
   return [c0 * 100 + c1 * 10 + c2, reason];
 }
 
+/** `status-final`: a response ends with a final status; 1xx are interim (SPEC §9.1). */
+export function checkFinalStatus(code: number): void {
+  if (code < 200) {
+    throw new SpecError("status-final", `status ${code} is an interim (1xx) status and cannot be the response's status; tsgi 1.0 has no interim responses or upgrades`);
+  }
+}
+
 /** RFC 9110 token characters, for header names. */
 const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {

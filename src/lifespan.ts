@@ -2,6 +2,7 @@
  * The lifespan protocol (ASGI lifespan 2.0) for async apps: startup before the first request,
  * shutdown after the last. Sync and fetch apps have no lifespan; for them this is a no-op.
  */
+import { SpecError } from "./headers.ts";
 import { appKind } from "./kind.ts";
 import type { App, AsyncApp, LifespanResultEvent, ReceiveEvent, SendEvent } from "./spec.ts";
 
@@ -76,7 +77,9 @@ export class Lifespan {
   }
 
   private async send(e: SendEvent): Promise<void> {
-    if (!e.type.startsWith("lifespan.")) throw new TypeError(`event ${e.type} is not a lifespan event`);
+    if (e === null || typeof e !== "object" || typeof e.type !== "string" || !e.type.startsWith("lifespan.")) {
+      throw new SpecError("lifespan-event", `only lifespan.* events may be sent on a lifespan scope, got ${JSON.stringify((e as { type?: unknown } | null)?.type)}`);
+    }
     this.supported = true;
     const r = this.reply;
     this.reply = null;

@@ -51,13 +51,18 @@ export class ResponseWriter {
       const name = headers[i][0];
       if (name.length === 14 && name.toLowerCase() === "content-length") {
         const v = headers[i][1].trim();
-        if (!/^\d+$/.test(v)) throw new SpecError("content-length", `Content-Length ${JSON.stringify(v)} is not a non-negative integer`);
-        this.declared = Number(v);
+        if (!/^\d{1,15}$/.test(v)) throw new SpecError("content-length", `Content-Length ${JSON.stringify(v)} is not a non-negative integer`);
+        const n = Number(v);
+        if (this.declared >= 0 && this.declared !== n) {
+          throw new SpecError("content-length", `Content-Length given twice with different values (${this.declared} and ${n})`);
+        }
+        this.declared = n;
       }
     }
     const noBody = statusHasNoBody(status);
     this.suppress = this.isHead || noBody;
-    if (this.declared < 0 && knownLength !== undefined && !noBody) {
+    // content-length-auto, but never for HEAD (head-no-body) nor 1xx/204/304 (no-body-status).
+    if (this.declared < 0 && knownLength !== undefined && !this.suppress) {
       headers = headers.concat([["content-length", String(knownLength)]]);
     }
     this.sent = true;
@@ -106,19 +111,22 @@ export class ResponseWriter {
   /** Answer with a plain-text error when nothing went out yet; abort otherwise. */
   fail(status: number, reason: string, message: string): void {
     if (this.sent) return this.abort(new Error(message));
-    sendText(this.sink, status, reason, message);
+    sendText(this.sink, status, reason, message, this.isHead);
     this.done = true;
   }
 }
 
-/** A complete short text response, for errors the server itself answers. */
-export function sendText(sink: ResponseSink, status: number, reason: string, text: string): void {
+/**
+ * A complete short text response, for errors the server itself answers. A response to HEAD
+ * keeps the headers a GET would get and carries no body (SPEC §9.5).
+ */
+export function sendText(sink: ResponseSink, status: number, reason: string, text: string, head = false): void {
   const body = encoder.encode(text);
   sink.start(status, reason, [
     ["content-type", "text/plain; charset=utf-8"],
     ["content-length", String(body.length)],
   ]);
-  if (body.length) void sink.write(body);
+  if (body.length && !head) void sink.write(body);
   sink.end();
 }
 

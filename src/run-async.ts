@@ -1,5 +1,5 @@
 /** Drive an async (ASGI-style) app for one http request: receive/send and their ordering rules. */
-import { reasonPhrase, SpecError, validateHeaders } from "./headers.ts";
+import { checkFinalStatus, reasonPhrase, SpecError, validateHeaders } from "./headers.ts";
 import { BodyIncomplete, BodyTooLarge } from "./input.ts";
 import type { BodySource } from "./request.ts";
 import { ClientDisconnected, ResponseWriter, toBytes, type Log } from "./response.ts";
@@ -95,6 +95,7 @@ export async function runAsync(
       if (!Number.isInteger(status) || status < 100 || status > 599) {
         throw new SpecError("status-int", `http.response.start status must be an integer 100-599, got ${JSON.stringify(status)}`);
       }
+      checkFinalStatus(status);
       const headers = event.headers ?? [];
       validateHeaders(headers);
       // Headers wait for the first body event, so a single-event body gets a Content-Length.

@@ -1,5 +1,5 @@
 /** Drive a fetch-style app ((Request) => Response, or an object with fetch()) for one request. */
-import { HOP_BY_HOP, reasonPhrase, validateHeaders } from "./headers.ts";
+import { HOP_BY_HOP, reasonPhrase, SpecError, validateHeaders } from "./headers.ts";
 import type { BodySource } from "./request.ts";
 import { ResponseWriter, type Log } from "./response.ts";
 import { fail } from "./run-sync.ts";
@@ -83,7 +83,7 @@ export async function runFetch(
     const request = toRequest(env, headers, body, ac.signal);
     const response = typeof app === "function" ? await app(request, context as never) : await app.fetch(request, context as never);
     if (!(response instanceof Response)) {
-      throw new TypeError(`a fetch handler must return a Response, got ${response === null ? "null" : typeof response}`);
+      throw new SpecError("fetch-response", `a fetch handler must return a Response, got ${response === null ? "null" : typeof response}`);
     }
     const outHeaders: Header[] = [];
     // Set-Cookie lines must stay apart; getSetCookie() is the one accessor that keeps them so.

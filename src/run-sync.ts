@@ -1,5 +1,5 @@
 /** Drive a sync (WSGI-style) app: startResponse, write(), the iterable, close() — PEP 3333 rules. */
-import { parseStatus, SpecError, validateHeaders } from "./headers.ts";
+import { checkFinalStatus, parseStatus, SpecError, validateHeaders } from "./headers.ts";
 import { ResponseWriter, toBytes, type Log } from "./response.ts";
 import type { Chunk, Environ, ExcInfo, Header, ResponseBody, SyncApp } from "./spec.ts";
 
@@ -35,6 +35,7 @@ export async function runSync(app: SyncApp, environ: Environ, out: ResponseWrite
     }
     called = true;
     const parsed = parseStatus(s);
+    checkFinalStatus(parsed[0]);
     validateHeaders(h);
     status = parsed[0];
     reason = parsed[1];

@@ -3,7 +3,7 @@
  * a tsgi async app. Servers already accept fetch apps directly; this bridge is for code that
  * wants the async form, such as ASGI-style middleware or an async-only host.
  */
-import { HOP_BY_HOP } from "../headers.ts";
+import { HOP_BY_HOP, SpecError } from "../headers.ts";
 import { asyncApp } from "../kind.ts";
 import type { AsyncApp, FetchHandler, FetchObject, Header, HttpScope, Receive } from "../spec.ts";
 import { urlSafe } from "../run-fetch.ts";
@@ -76,7 +76,7 @@ export function fromFetch(handler: FetchHandler | FetchObject): AsyncApp {
     const ac = new AbortController();
     const response = await call(requestFromScope(scope, receive, ac.signal));
     if (!(response instanceof Response)) {
-      throw new TypeError(`a fetch handler must return a Response, got ${response === null ? "null" : typeof response}`);
+      throw new SpecError("fetch-response", `a fetch handler must return a Response, got ${response === null ? "null" : typeof response}`);
     }
     await send({ type: "http.response.start", status: response.status, headers: responseHeaders(response) });
     if (response.body === null) {
