@@ -41,14 +41,12 @@ export function headOf(request: Request, at: Endpoints, scheme: "http" | "https"
 }
 
 /**
- * The body as the core wants it: null when there is none (GET, or no framing headers), else
- * the runtime's own stream (Bun's and Deno's ReadableStreams are async-iterable).
+ * The body as the core wants it: null when there is none, else the runtime's own stream
+ * (Bun's and Deno's ReadableStreams are async-iterable). A Request built in memory carries no
+ * Content-Length header, so only an explicit `0` means "empty".
  */
 export function bodyOf(request: Request): BodySource {
   const body = request.body;
-  if (body === null) return null;
-  const h = request.headers;
-  const cl = h.get("content-length");
-  if (cl === "0" || (cl === null && h.get("transfer-encoding") === null)) return null;
+  if (body === null || request.headers.get("content-length") === "0") return null;
   return body as unknown as AsyncIterable<Uint8Array>;
 }

@@ -87,11 +87,12 @@ for (const rt of ["bun", "deno"] as const) {
       req.end();
       const res = await response;
       const t0 = Date.now();
-      const first = await new Promise<Buffer>((resolve) => res.once("data", resolve));
+      const it = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const first = (await it.next()).value as Buffer;
       assert.equal(first.toString().split("\n")[0], "tick 0");
       assert.ok(Date.now() - t0 < 250, "first chunk was held back");
       let rest = first.toString();
-      for await (const c of res) rest += c;
+      for (let r = await it.next(); !r.done; r = await it.next()) rest += r.value;
       assert.equal(rest, "tick 0\ntick 1\ntick 2\ndone\n");
       assert.equal(res.headers["transfer-encoding"], "chunked");
     });
