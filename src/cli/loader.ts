@@ -1,18 +1,21 @@
 /**
  * Load an app file (`APP[:export]`) with no build step. On Bun and Deno, TypeScript runs as is.
- * On Node 20 a `.ts` app is bundled by esbuild (its local imports inlined, packages left as
- * absolute imports so they resolve as they would from the app's folder) into a cache file;
- * a warm start checks file stamps and imports the cached output without loading esbuild.
+ * On Node 20 a `.ts` app is bundled by esbuild into a cache file; a warm start checks file
+ * stamps and imports the cached output without loading esbuild (the build half lives in
+ * ./bundle.ts and is imported only on a miss).
+ *
+ * This module is on `cgi-run`'s warm path, where start-up is the whole cost of a request: it
+ * imports only builtins the runtime has loaded already, hashes without node:crypto and reads
+ * one file per lookup.
  */
-import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { appKind } from "../kind.ts";
 import type { App } from "../spec.ts";
 
-export const LOADER_VERSION = "tsgi-1.0.0-loader-1";
+/** Part of every cache key: a new tsgi version never reuses an old build. */
+export const LOADER_VERSION = "tsgi-1.0.0-loader-2";
 
 /** A user-facing load failure: the CLI prints `message` alone and exits non-zero. */
 export class LoadError extends Error {
@@ -28,36 +31,203 @@ export function parseAppSpec(spec: string): { file: string; exportName: string }
   return m ? { file: m[1], exportName: m[2] } : { file: spec, exportName: "default" };
 }
 
-const runtime: "bun" | "deno" | "node" =
+export const runtime: "bun" | "deno" | "node" =
   typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun"
   : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : "node";
 
-/** Where transpiled apps are cached, in order of preference; the first writable one wins. */
+/** True when Node cannot import the file as it is. */
+export function needsTranspile(path: string): boolean {
+  if (runtime !== "node") return false;
+  const ext = extname(path);
+  return ext === ".ts" || ext === ".mts" || ext === ".cts" || ext === ".tsx" || ext === ".jsx";
+}
+
+/**
+ * Where transpiled apps are cached, in order of preference; the first usable one wins.
+ * TSGI_CACHE_DIR, then the XDG/home cache, then a per-user folder in the temp dir: a web
+ * server's user (www-data) usually has a home it cannot write.
+ */
 export function cacheDirs(): string[] {
   const dirs: string[] = [];
-  if (process.env.TSGI_CACHE_DIR) dirs.push(process.env.TSGI_CACHE_DIR);
-  if (process.env.XDG_CACHE_HOME) dirs.push(join(process.env.XDG_CACHE_HOME, "tsgi"));
-  try {
-    dirs.push(join(homedir(), ".cache", "tsgi"));
-  } catch { /* no home (www-data may have none) */ }
-  const uid = typeof process.getuid === "function" ? process.getuid() : "u";
-  dirs.push(join(tmpdir(), `tsgi-cache-${uid}`));
+  const env = process.env;
+  if (env.TSGI_CACHE_DIR) dirs.push(env.TSGI_CACHE_DIR);
+  if (env.XDG_CACHE_HOME) dirs.push(join(env.XDG_CACHE_HOME, "tsgi"));
+  let home = env.HOME;
+  if (!home) {
+    try {
+      home = homedir();
+    } catch { /* no passwd entry */ }
+  }
+  if (home) dirs.push(join(home, ".cache", "tsgi"));
+  dirs.push(join(tmpdir(), `tsgi-cache-${uid ?? "u"}`));
   return dirs;
+}
+
+const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+
+/**
+ * A folder is safe to run cached code from when nobody else can put files in it: owned by
+ * this user (or root) and not writable by group or others. This is what makes the shared
+ * temp-dir fallback safe: another local user may create `/tmp/tsgi-cache-33` first.
+ */
+function safeDir(dir: string): boolean {
+  if (uid === undefined) return true;
+  try {
+    const st = lstatSync(dir);
+    return st.isDirectory() && (st.uid === uid || st.uid === 0) && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** A cache key from the strings that identify a build (53-bit hash, twice: 26 hex digits). */
+export function cacheKey(parts: string[]): string {
+  const s = parts.join("\0");
+  return hash53(s, 0).toString(16).padStart(14, "0") + hash53(s, 0x9e3779b9).toString(16).padStart(14, "0");
+}
+
+function hash53(s: string, seed: number): number {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** The files a build read, with the stamps they had: `[path, size, mtimeMs]` (-1: size only). */
+export type Inputs = [path: string, size: number, mtimeMs: number][];
+
+const STAMP = "// tsgi-inputs ";
+// The stamp line is JSON with \u escapes for non-ASCII (see storeCached), so Latin-1 is exact.
+const latin1 = new TextDecoder("latin1");
+
+/**
+ * The cached build named `name` (`<key>.mjs`) if one of the cache folders has it and every
+ * input it was built from is unchanged; else null. The stamp is the file's first line, so a
+ * build and its stamp are one file, replaced atomically.
+ */
+export function findCached(name: string): string | null {
+  for (const dir of cacheDirs()) {
+    const file = join(dir, name);
+    let fd: number;
+    try {
+      fd = openSync(file, "r");
+    } catch {
+      continue;
+    }
+    try {
+      if (uid !== undefined) {
+        const st = fstatSync(fd);
+        if (st.uid !== uid || (st.mode & 0o022) !== 0) continue;
+      }
+      if (!safeDir(dir)) continue;
+      if (freshStamp(firstLine(fd))) return file;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return null;
+}
+
+function firstLine(fd: number): string {
+  let text = "";
+  const buf = new Uint8Array(16384);
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, null);
+    const chunk = latin1.decode(buf.subarray(0, n));
+    const nl = chunk.indexOf("\n");
+    if (nl >= 0) return text + chunk.slice(0, nl);
+    text += chunk;
+    if (n === 0) return text;
+  }
+}
+
+function freshStamp(line: string): boolean {
+  if (!line.startsWith(STAMP)) return false;
+  let inputs: Inputs;
+  try {
+    inputs = JSON.parse(line.slice(STAMP.length)) as Inputs;
+  } catch {
+    return false;
+  }
+  for (let i = 0; i < inputs.length; i++) {
+    const [p, size, mtime] = inputs[i];
+    try {
+      const s = statSync(p);
+      if (s.size !== size || (mtime !== -1 && s.mtimeMs !== mtime)) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Store `code` as the cache entry `name` in the first safe, writable cache folder and return
+ * its path. Two processes filling the same entry at once each write a temp file and rename it
+ * over the entry: a reader sees one whole build or the other, both valid. When no folder can
+ * be used, a private temp folder serves this one process (the request never fails for it).
+ */
+export function storeCached(name: string, code: string, inputs: Inputs): { file: string; temporary: boolean } {
+  const text = STAMP + JSON.stringify(inputs).replace(/[\u0080-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")) + "\n" + code;
+  for (const dir of cacheDirs()) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (!safeDir(dir)) continue;
+      const file = join(dir, name);
+      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+      writeFileSync(tmp, text, { mode: 0o600 });
+      try {
+        renameSync(tmp, file);
+      } catch (err) {
+        try {
+          unlinkSync(tmp);
+        } catch { /* gone */ }
+        throw err;
+      }
+      return { file, temporary: false };
+    } catch {
+      // Not writable (an unprivileged web server user): try the next place.
+    }
+  }
+  return { file: privateCopy(name, text), temporary: true };
+}
+
+function privateCopy(name: string, text: string): string {
+  const dir = join(tmpdir(), `tsgi-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    const file = join(dir, name);
+    writeFileSync(file, text, { mode: 0o600 });
+    return file;
+  } catch {
+    throw new LoadError(`cannot write the transpiled app anywhere (tried ${cacheDirs().join(", ")} and ${tmpdir()}); set TSGI_CACHE_DIR to a folder this user can write`);
+  }
+}
+
+/** Resolve `file` and check it is a readable file; LoadError otherwise. */
+export function appPath(file: string): string {
+  const path = resolve(file);
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new LoadError(`app file ${file} not found (looked at ${path})`);
+  }
+  if (!st.isFile()) throw new LoadError(`app file ${file} is not a file`);
+  return path;
 }
 
 /** Load the module at `spec` and return its app export, checked to be a tsgi app. */
 export async function loadApp(spec: string): Promise<App> {
   const { file, exportName } = parseAppSpec(spec);
-  const path = resolve(file);
-  try {
-    if (!statSync(path).isFile()) throw new LoadError(`app file ${file} is not a file`);
-  } catch (err) {
-    if (err instanceof LoadError) throw err;
-    throw new LoadError(`app file ${file} not found (looked at ${path})`);
-  }
-  const ext = extname(path);
-  const needsTranspile = runtime === "node" && (ext === ".ts" || ext === ".mts" || ext === ".tsx" || ext === ".jsx");
-  const url = needsTranspile ? pathToFileURL(await transpiled(path)).href : pathToFileURL(path).href;
+  const path = appPath(file);
+  const url = needsTranspile(path) ? pathToFileURL(await transpiled(path)).href : pathToFileURL(path).href;
   let mod: Record<string, unknown>;
   try {
     mod = await import(url);
@@ -69,6 +239,7 @@ export async function loadApp(spec: string): Promise<App> {
     throw new LoadError(`app file ${file} has no export "${exportName}" (its exports: ${names})`);
   }
   const app = mod[exportName];
+  const { appKind } = await import("../kind.ts");
   try {
     appKind(app);
   } catch (err) {
@@ -77,87 +248,16 @@ export async function loadApp(spec: string): Promise<App> {
   return app as App;
 }
 
-interface Stamp {
-  inputs: [path: string, size: number, mtimeMs: number][];
-}
-
-/** The cached bundle of a TS app, rebuilt when any bundled input file changed. */
+/**
+ * The cached ES module of a TS app (its local imports inlined, packages left as imports), for
+ * long-running servers; rebuilt when any bundled input file changed.
+ */
 export async function transpiled(path: string): Promise<string> {
   const st = statSync(path);
-  const key = createHash("sha256").update(`${LOADER_VERSION}\0${path}\0${st.size}\0${st.mtimeMs}`).digest("hex").slice(0, 32);
-  for (const dir of cacheDirs()) {
-    const out = join(dir, `${key}.mjs`);
-    if (fresh(out + ".json")) return out;
-  }
-  const { code, inputs } = await bundle(path);
-  for (const dir of cacheDirs()) {
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const out = join(dir, `${key}.mjs`);
-      // Write then rename: two processes filling the same entry at once each rename a whole file.
-      const tmp = `${out}.${process.pid}.${Date.now()}.tmp`;
-      writeFileSync(tmp, code, { mode: 0o600 });
-      renameSync(tmp, out);
-      writeFileSync(`${tmp}.json`, JSON.stringify({ inputs } satisfies Stamp), { mode: 0o600 });
-      renameSync(`${tmp}.json`, `${out}.json`);
-      return out;
-    } catch {
-      // Not writable (an unprivileged web server user): try the next place.
-    }
-  }
-  throw new LoadError(`cannot write the transpile cache anywhere (tried ${cacheDirs().join(", ")}); set TSGI_CACHE_DIR to a writable folder`);
-}
-
-function fresh(stampFile: string): boolean {
-  let stamp: Stamp;
-  try {
-    stamp = JSON.parse(readFileSync(stampFile, "utf8")) as Stamp;
-  } catch {
-    return false;
-  }
-  for (const [p, size, mtime] of stamp.inputs) {
-    try {
-      const s = statSync(p);
-      if (s.size !== size || s.mtimeMs !== mtime) return false;
-    } catch {
-      return false;
-    }
-  }
-  return true;
-}
-
-async function bundle(path: string): Promise<{ code: string; inputs: Stamp["inputs"] }> {
-  const esbuild = await import("esbuild");
-  const result = await esbuild.build({
-    entryPoints: [path],
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    metafile: true,
-    logLevel: "silent",
-    plugins: [{
-      name: "packages-stay-external",
-      setup(build) {
-        // Packages are imported by absolute path from the cache file, resolved from the app's folder.
-        build.onResolve({ filter: /^[^./]/ }, async (args) => {
-          if (args.path.startsWith("node:") || args.pluginData === "inner") return undefined;
-          const r = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: "inner" });
-          if (r.errors.length > 0) return { errors: r.errors };
-          return { path: r.external ? args.path : r.path, external: true };
-        });
-      },
-    }],
-  }).catch((err: { errors?: { text: string; location?: { file: string; line: number } | null }[] }) => {
-    const e = err.errors?.[0];
-    throw new LoadError(`cannot compile ${path}: ${e ? `${e.location ? `${e.location.file}:${e.location.line}: ` : ""}${e.text}` : String(err)}`);
-  });
-  const inputs: Stamp["inputs"] = [];
-  for (const rel of Object.keys(result.metafile!.inputs)) {
-    const p = resolve(rel);
-    const s = statSync(p);
-    inputs.push([p, s.size, s.mtimeMs]);
-  }
-  return { code: result.outputFiles![0].text, inputs };
+  const name = cacheKey([LOADER_VERSION, "app", path, String(st.size), String(st.mtimeMs)]) + ".mjs";
+  const hit = findCached(name);
+  if (hit !== null) return hit;
+  const { bundleApp } = await import("./bundle.ts");
+  const { code, inputs } = await bundleApp(path);
+  return storeCached(name, code, inputs).file;
 }

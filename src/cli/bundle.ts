@@ -1,0 +1,153 @@
+/**
+ * The build half of the loader (./loader.ts): esbuild turns a TS app into one ES module.
+ * Imported only on a cache miss, so a warm start never loads esbuild.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { dirname, extname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Plugin, PluginBuild } from "esbuild";
+import { LoadError, type Inputs } from "./loader.ts";
+
+/** The tsgi package's root folder (this file is src/cli/bundle.ts or dist/src/cli/bundle.js). */
+const here = dirname(fileURLToPath(import.meta.url));
+const COMPILED = here.endsWith("/dist/src/cli");
+const PACKAGE_ROOT = resolve(here, COMPILED ? "../../.." : "../..");
+
+/**
+ * An app for long-running servers: its local imports inlined, packages left as imports
+ * (resolved from the app's folder, then from tsgi's own dependencies).
+ */
+export async function bundleApp(path: string): Promise<{ code: string; inputs: Inputs }> {
+  return build({ entryPoints: [path] }, path, false);
+}
+
+/**
+ * A self-contained CGI program: the app, everything it imports (packages too) and the CGI
+ * runner in one module, so a warm start reads and compiles one file. Falls back to leaving
+ * packages as imports when a package cannot be bundled.
+ */
+export async function bundleCgi(path: string, exportName: string, label: string): Promise<{ code: string; inputs: Inputs }> {
+  const runner = join(PACKAGE_ROOT, COMPILED ? "dist/adapters/cgi/run.js" : "adapters/cgi/run.ts");
+  // The runner is imported first, so its httpoxy clean-up runs before any package's top level.
+  const entry = [
+    `import { runCgiModule } from ${JSON.stringify(runner)};`,
+    `import * as mod from ${JSON.stringify(path)};`,
+    `await runCgiModule(mod, ${JSON.stringify(exportName)}, ${JSON.stringify(label)});`,
+  ].join("\n");
+  const stdin = { contents: entry, resolveDir: dirname(path), sourcefile: "cgi-entry.mjs", loader: "js" as const };
+  try {
+    return await build({ stdin }, path, true);
+  } catch (err) {
+    if (!(err instanceof PackageError)) throw err;
+    return build({ stdin }, path, false);
+  }
+}
+
+class PackageError extends Error {}
+
+async function build(input: { entryPoints: string[] } | { stdin: { contents: string; resolveDir: string; sourcefile: string; loader: "js" } }, path: string, inlinePackages: boolean): Promise<{ code: string; inputs: Inputs }> {
+  const esbuild = await import("esbuild");
+  const result = await esbuild.build({
+    ...input,
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    metafile: true,
+    logLevel: "silent",
+    // CommonJS packages bundled into an ES module still call require() for builtins.
+    banner: inlinePackages ? { js: `import { createRequire as __tsgiCreateRequire } from "node:module"; const require = __tsgiCreateRequire(${JSON.stringify(pathToFileURL(path).href)});` } : undefined,
+    plugins: [resolvePackages(inlinePackages), keepFileLocations()],
+  }).catch((err: { errors?: { text: string; location?: { file: string; line: number } | null; pluginName?: string }[] }) => {
+    const e = err.errors?.[0];
+    const where = e?.location ? `${e.location.file}:${e.location.line}: ` : "";
+    if (inlinePackages && e?.location?.file.includes("node_modules")) throw new PackageError(e.text);
+    throw new LoadError(`cannot compile ${path}: ${e ? where + e.text : String(err)}`);
+  });
+  const inputs: Inputs = [];
+  for (const rel of Object.keys(result.metafile!.inputs)) {
+    if (rel === "<stdin>" || rel.endsWith("cgi-entry.mjs")) continue;
+    const p = resolve(rel);
+    const s = statSync(p);
+    inputs.push([p, s.size, ownFile(p) ? -1 : s.mtimeMs]);
+  }
+  // The entry file first: a quick reject when the app itself changed.
+  inputs.sort((a, b) => (a[0] === path ? -1 : b[0] === path ? 1 : 0));
+  return { code: result.outputFiles![0].text, inputs };
+}
+
+/**
+ * tsgi's own modules are pinned by the tsgi version in the cache key and by their size, not
+ * their mtime: a rebuild or reinstall of the same version rewrites them all and must not
+ * throw every cached app away.
+ */
+function ownFile(path: string): boolean {
+  const rel = path.slice(PACKAGE_ROOT.length);
+  return path.startsWith(PACKAGE_ROOT) && (rel.startsWith("/dist/src/") || rel.startsWith("/dist/adapters/") || rel.startsWith("/src/") || rel.startsWith("/adapters/"));
+}
+
+/** `tsgi` and `tsgi/*` name this package's own exports, so an app in cgi-bin needs no node_modules. */
+function selfExport(spec: string): string | null {
+  if (spec !== "tsgi" && !spec.startsWith("tsgi/")) return null;
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { exports: Record<string, { default: string }> };
+  const entry = pkg.exports["." + spec.slice(4)];
+  if (!entry) return null;
+  const compiled = join(PACKAGE_ROOT, entry.default);
+  if (COMPILED) return compiled;
+  return compiled.replace(`${PACKAGE_ROOT}/dist/`, `${PACKAGE_ROOT}/`).replace(/\.js$/, ".ts");
+}
+
+/**
+ * Bare imports: resolved from the importing file's folder as Node would, then from tsgi's own
+ * folder (hono is a tsgi dependency). Inlined, or kept as absolute imports.
+ */
+function resolvePackages(inline: boolean): Plugin {
+  return {
+    name: "tsgi-packages",
+    setup(b: PluginBuild) {
+      b.onResolve({ filter: /^[^./]/ }, async (args) => {
+        if (args.pluginData === "inner" || args.path.startsWith("node:")) return undefined;
+        const self = selfExport(args.path);
+        if (self !== null) return inline ? { path: self } : { path: self, external: true };
+        const opts = { kind: args.kind, pluginData: "inner" };
+        let r = await b.resolve(args.path, { ...opts, resolveDir: args.resolveDir });
+        if (r.errors.length > 0) {
+          const fromTsgi = await b.resolve(args.path, { ...opts, resolveDir: PACKAGE_ROOT });
+          if (fromTsgi.errors.length > 0) return { errors: r.errors };
+          r = fromTsgi;
+        }
+        if (r.external) return { path: args.path, external: true };
+        return inline ? { path: r.path } : { path: r.path, external: true };
+      });
+    },
+  };
+}
+
+/**
+ * `import.meta.url` (and `__dirname`/`__filename` in CommonJS) keep naming the original file
+ * rather than the cache file, so an app can still read files that sit next to it.
+ */
+function keepFileLocations(): Plugin {
+  return {
+    name: "tsgi-file-locations",
+    setup(b: PluginBuild) {
+      b.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, (args) => {
+        let code = readFileSync(args.path, "utf8");
+        const ext = extname(args.path);
+        const loader = ext === ".tsx" ? "tsx" : ext === ".jsx" ? "jsx" : ext.endsWith("ts") ? "ts" : "js";
+        if (code.includes("import.meta")) {
+          const url = JSON.stringify(pathToFileURL(args.path).href);
+          code = code
+            .replace(/\bimport\.meta\.url\b/g, url)
+            .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(args.path))
+            .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(args.path)));
+        }
+        if (/\b__(dirname|filename)\b/.test(code) && !/\bimport\b[^;]*\bfrom\b|\bexport\b/.test(code.slice(0, 4096))) {
+          code = `var __filename = ${JSON.stringify(args.path)}, __dirname = ${JSON.stringify(dirname(args.path))};\n` + code;
+        }
+        return { contents: code, loader };
+      });
+    },
+  };
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+/**
+ * `cgi-run APP[:export]`: serve one CGI request with a tsgi app, no build step. Meant as the
+ * interpreter line of an app in cgi-bin:
+ *
+ *     #!/usr/bin/env cgi-run
+ *
+ * (the kernel runs `cgi-run /path/to/app.ts`; extra arguments, such as the words of an
+ * Apache "indexed query" (RFC 3875 §4.4), are ignored).
+ *
+ * Start-up is the whole cost of a CGI request, so on Node the app, its imports and the CGI
+ * runner are bundled once into a single cached module (src/cli/loader.ts); a warm start
+ * checks file stamps, imports that one file and loads no transpiler. Bun and Deno run the
+ * TypeScript as is. This file imports only what that path needs.
+ */
+import * as nodeModule from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { appPath, cacheKey, findCached, LOADER_VERSION, LoadError, parseAppSpec, runtime, storeCached } from "./loader.ts";
+import { statSync, rmSync } from "node:fs";
+
+// httpoxy: in a CGI environment HTTP_PROXY is the client's `Proxy` header. Gone before any
+// app or package code runs, so no HTTP client can take it for a proxy setting.
+if (process.env.GATEWAY_INTERFACE !== undefined || process.env.REQUEST_METHOD !== undefined) delete process.env.HTTP_PROXY;
+
+const USAGE = `usage: cgi-run APP[:export]
+Serve one CGI request (RFC 3875) with the tsgi app exported by APP (default export unless
+:export is given). Use it as the first line of an executable app in cgi-bin:
+    #!/usr/bin/env cgi-run
+Environment: TSGI_CACHE_DIR  where transpiled apps are cached (see docs/cgi.md)
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const spec = argv[0];
+  if (spec === "--version" || spec === "-v") {
+    process.stdout.write(`cgi-run (${LOADER_VERSION})\n`);
+    return;
+  }
+  if (spec === undefined || spec === "" || spec === "--help" || spec === "-h") {
+    if (spec === undefined && process.env.REQUEST_METHOD !== undefined) {
+      return fail("cgi-run was started with no app file: make it the #! line of the app (#!/usr/bin/env cgi-run)");
+    }
+    process.stderr.write(USAGE);
+    process.exitCode = spec === undefined || spec === "" ? 2 : 0;
+    return;
+  }
+  let label = spec;
+  try {
+    const { file, exportName } = parseAppSpec(spec);
+    label = file;
+    const path = appPath(file);
+    if (runtime !== "node") {
+      // Bun and Deno transpile and cache TypeScript themselves.
+      const { runCgiModule } = await import("../../adapters/cgi/run.ts");
+      const mod = await import(pathToFileURL(path).href) as Record<string, unknown>;
+      await runCgiModule(mod, exportName, file);
+      return;
+    }
+    const st = statSync(path);
+    const name = cacheKey([LOADER_VERSION, "cgi", path, exportName, String(st.size), String(st.mtimeMs)]) + ".mjs";
+    let program = findCached(name);
+    if (program === null) {
+      const { bundleCgi } = await import("./bundle.ts");
+      const { code, inputs } = await bundleCgi(path, exportName, file);
+      const stored = storeCached(name, code, inputs);
+      program = stored.file;
+      if (stored.temporary) {
+        const dir = dirname(program);
+        process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+      }
+    }
+    // Node 22.1+: keep V8's compiled code next to the bundle (a no-op where unsupported).
+    const enable = (nodeModule as { enableCompileCache?: (dir: string) => unknown }).enableCompileCache;
+    if (enable !== undefined) {
+      try {
+        enable(join(dirname(program), "v8"));
+      } catch { /* the cache is an optimisation */ }
+    }
+    // The bundle serves the request and exits.
+    await import(pathToFileURL(program).href);
+  } catch (err) {
+    fail(err instanceof LoadError ? err.message : `app file ${label} failed to load: ${err instanceof Error ? err.stack : String(err)}`);
+  }
+}
+
+function fail(message: string): void {
+  void import("../../adapters/cgi/run.ts").then(({ failCgi }) => failCgi(message));
+}
+
+await main(process.argv.slice(2));
