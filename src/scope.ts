@@ -43,9 +43,10 @@ export function utf8ByteString(text: string): string {
  * CGI keys for a scope, as a sync app behind a bridge sees them. The scope is the truth; the
  * CGI view the server left in `extensions.environ` is used only for what the scope lacks
  * (REQUEST_URI, the exact path bytes) and only while the scope's path still agrees with it,
- * since middleware may have rewritten `path`/`root_path`.
+ * since middleware may have rewritten `path`/`root_path`. `withHeaders: false` leaves out the
+ * `HTTP_*`/`CONTENT_*` keys.
  */
-export function environFromScope(scope: HttpScope): CgiEnviron {
+export function environFromScope(scope: HttpScope, withHeaders = true): CgiEnviron {
   const base = scope.extensions?.environ as CgiEnviron | undefined;
   const root = scope.root_path ?? "";
   let script: string;
@@ -76,6 +77,7 @@ export function environFromScope(scope: HttpScope): CgiEnviron {
     env.REMOTE_PORT = String(scope.client[1]);
   }
   if (scope.scheme === "https") env.HTTPS = "on";
+  if (!withHeaders) return env;
   const flat: string[] = [];
   for (const [name, value] of scope.headers) flat.push(name, value);
   addHeaders(env, flat);
