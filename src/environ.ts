@@ -201,7 +201,9 @@ export function environFromParams(params: CgiParams, options: EnvironOptions = {
   delete env.HTTP_PROXY;
   env.REQUEST_METHOD ||= "GET";
   env.QUERY_STRING ??= "";
-  env.SERVER_NAME ||= "localhost";
+  // nginx sends `SERVER_NAME $server_name`, which is "" when the server block has no
+  // server_name (the usual catch-all): fall back to the Host header's name, as HTTP does.
+  if (!env.SERVER_NAME) env.SERVER_NAME = hostName(env.HTTP_HOST) || "localhost";
   env.SERVER_PORT ||= "80";
   const proto = env.SERVER_PROTOCOL;
   if (!proto || proto === "INCLUDED") env.SERVER_PROTOCOL = "HTTP/1.0";
@@ -237,6 +239,13 @@ export function environFromParams(params: CgiParams, options: EnvironOptions = {
     env.REQUEST_URI = (env.SCRIPT_NAME + env.PATH_INFO) + (env.QUERY_STRING ? "?" + env.QUERY_STRING : "");
   }
   return env;
+}
+
+/** The name part of a Host header value (`example.com:8080` → `example.com`, `[::1]:80` → `[::1]`). */
+function hostName(host: string | undefined): string {
+  if (host === undefined) return "";
+  const colon = host.lastIndexOf(":");
+  return colon > 0 && host.indexOf("]", colon) < 0 ? host.slice(0, colon) : host;
 }
 
 /** Reconstruct `[lower-case name, value]` request headers from `HTTP_*` keys (for scopes). */
