@@ -9,7 +9,7 @@ import { appKind } from "./kind.ts";
 import type { BodySource, CgiParams, HttpHead, ResponseSink } from "./request.ts";
 import { ResponseWriter, sendText, type Log } from "./response.ts";
 import { runAsync } from "./run-async.ts";
-import { runFetch } from "./run-fetch.ts";
+import { capBody, runFetch } from "./run-fetch.ts";
 import { runSync } from "./run-sync.ts";
 import { scopeFromEnviron } from "./scope.ts";
 import { TSGI_VERSION, type App, type AppKind, type AsyncApp, type Environ, type ErrorStream, type FetchHandler, type FetchObject, type Header, type HttpScope, type SyncApp } from "./spec.ts";
@@ -102,6 +102,7 @@ export class Gateway {
     if (this.kind === "async") {
       return runAsync(this.app as AsyncApp, this.scope(env, headers), body, out, this.log, label, { expected, maxBody: this.maxBody });
     }
+    if (body !== null && expected !== undefined) body = capBody(body, expected);
     return runFetch(this.app as FetchHandler | FetchObject, env, headers, body, context ?? this.environ(env, new MemoryInput(new Uint8Array(0)), sink.errors), out, this.log, label);
   }
 

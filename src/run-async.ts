@@ -68,7 +68,11 @@ export async function runAsync(
         }
         return { type: "http.request", body: EMPTY, more_body: false };
       }
-      received += r.value.length;
+      let chunk = r.value;
+      if (opts.expected !== undefined && received + chunk.length > opts.expected) {
+        chunk = chunk.subarray(0, opts.expected - received); // body-cap: nothing past Content-Length
+      }
+      received += chunk.length;
       if (received > opts.maxBody) {
         bodyDone = true;
         log(`${label}: request body exceeds the limit of ${opts.maxBody} bytes`);
@@ -78,7 +82,7 @@ export async function runAsync(
       }
       const last = opts.expected !== undefined && received >= opts.expected;
       if (last) bodyDone = true;
-      return { type: "http.request", body: r.value, more_body: !last };
+      return { type: "http.request", body: chunk, more_body: !last };
     }
     // Body consumed: the next event is the disconnect, when the client leaves or the response ends.
     if (!gone && !out.done) await new Promise<void>((resolve) => (waiters ??= []).push(resolve));

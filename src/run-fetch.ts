@@ -49,6 +49,20 @@ export function iterableToStream(body: AsyncIterable<Uint8Array>): ReadableStrea
   }, { highWaterMark: 0 });
 }
 
+/**
+ * body-cap: the body cut at the announced length. It keeps reading (and dropping) what comes
+ * after instead of returning early, since `return()` on a Node request stream destroys the socket.
+ */
+export async function* capBody(body: AsyncIterable<Uint8Array>, length: number): AsyncGenerator<Uint8Array> {
+  let left = length;
+  for await (const chunk of body) {
+    if (left <= 0) continue;
+    const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+    left -= part.length;
+    yield part;
+  }
+}
+
 /** Build a WHATWG Request from CGI keys and the body source. */
 export function toRequest(env: Record<string, string>, headers: Header[], body: BodySource, signal?: AbortSignal): Request {
   const h = new Headers();
@@ -80,7 +94,15 @@ export async function runFetch(
   });
   try {
     ac = new AbortController();
-    const request = toRequest(env, headers, body, ac.signal);
+    let request: Request;
+    try {
+      request = toRequest(env, headers, body, ac.signal);
+    } catch (err) {
+      // request-url: a Host that makes no valid URL is the client's error, not the app's.
+      log(`${label}: Host ${JSON.stringify(env.HTTP_HOST ?? env.SERVER_NAME)} makes no valid URL (${err instanceof Error ? err.message : String(err)}); answered 400`);
+      out.fail(400, "Bad Request", "invalid Host header\n");
+      return;
+    }
     const response = typeof app === "function" ? await app(request, context as never) : await app.fetch(request, context as never);
     if (!(response instanceof Response)) {
       throw new SpecError("fetch-response", `a fetch handler must return a Response, got ${response === null ? "null" : typeof response}`);

@@ -16,7 +16,7 @@ import { collectInput, FileInput, MemoryInput } from "../input.ts";
 import { appKind } from "../kind.ts";
 import { ResponseWriter, type Log } from "../response.ts";
 import { runAsync } from "../run-async.ts";
-import { toRequest, urlSafe } from "../run-fetch.ts";
+import { capBody, toRequest, urlSafe } from "../run-fetch.ts";
 import { runSync } from "../run-sync.ts";
 import { scopeFromEnviron } from "../scope.ts";
 import { TSGI_VERSION, type App, type AsyncApp, type Environ, type ErrorStream, type FetchHandler, type FetchObject, type Header, type SyncApp } from "../spec.ts";
@@ -99,7 +99,9 @@ export function appHandler(app: App, options: HandlerOptions = {}): Handler {
       const env = currentEnv(req, options.fetchPath === "pathInfo");
       const host = req.headers.find((h) => h[0] === "host");
       if (host !== undefined) env.HTTP_HOST = host[1];
-      const response = await call(toRequest(env, req.headers as Header[], req.body));
+      const length = announced(req.headers.find((h) => h[0] === "content-length")?.[1]);
+      const body = req.body !== null && length !== undefined ? capBody(req.body, length) : req.body;
+      const response = await call(toRequest(env, req.headers as Header[], body));
       if (!(response instanceof Response)) {
         throw new SpecError("fetch-response", `a fetch handler must return a Response, got ${response === null ? "null" : typeof response}`);
       }
