@@ -40,6 +40,13 @@ export async function runCgi(app: App, options: CgiOptions = {}): Promise<number
   const proto = params.SERVER_PROTOCOL;
   const sink = new CgiSink(out, { nph: nph ? (proto && proto.startsWith("HTTP/") ? proto : "HTTP/1.0") : undefined });
   let code = 0;
+  // Apache (mod_cgi and mod_cgid) sends SIGTERM when the client went away, then SIGKILL 3 s
+  // later: treat it as a disconnect, so the app stops and its close() runs, and exit then.
+  const onTerm = () => {
+    out.fail();
+    setTimeout(() => exit(1), 2000).unref();
+  };
+  process.on("SIGTERM", onTerm);
   try {
     const gateway = new Gateway(app, { ...options, runOnce: true, multiprocess: true, multithread: false });
     await gateway.handleParams(params, stdinBody(params, options.stdin ?? 0), sink);
@@ -51,6 +58,8 @@ export async function runCgi(app: App, options: CgiOptions = {}): Promise<number
     code = 1;
   }
   await out.flush();
+  process.off("SIGTERM", onTerm);
+  if (out.broken) code = 1;
   if (options.exit !== false) exit(code);
   return code;
 }

@@ -67,7 +67,8 @@ export class Stdout {
     return done;
   }
 
-  private fail(): void {
+  /** The server gave up on the request (it closed the pipe, or sent SIGTERM). */
+  fail(): void {
     if (this.broken) return;
     this.broken = true;
     const l = this.brokenListener;
