@@ -34,6 +34,8 @@ export interface InputStream {
   seek(position: number): void;
   /** The body's length in bytes. */
   readonly length: number;
+  /** Iterate the body line by line, as Python's file objects do. */
+  [Symbol.iterator](): Iterator<Uint8Array>;
 }
 
 /** `tsgi.errors`: where an app writes diagnostics; the server routes them to its error log. */
@@ -70,8 +72,8 @@ export interface CgiKeys {
   CONTENT_LENGTH?: string;
   REMOTE_ADDR?: string;
   REMOTE_PORT?: string;
-  /** Raw request target (path and query) as the client sent it; an extension most servers set. */
-  REQUEST_URI?: string;
+  /** Raw request target (path and query) as the client sent it, still percent-encoded. */
+  REQUEST_URI: string;
 }
 
 /**
