@@ -74,6 +74,21 @@ export interface CgiKeys {
   REMOTE_PORT?: string;
   /** Raw request target (path and query) as the client sent it, still percent-encoded. */
   REQUEST_URI: string;
+  /** `"on"` when the request came over TLS (absent otherwise). */
+  HTTPS?: string;
+  /** Optional RFC 3875 keys that CGI-speaking front servers pass along. */
+  AUTH_TYPE?: string;
+  REMOTE_USER?: string;
+  REMOTE_HOST?: string;
+  REMOTE_IDENT?: string;
+  PATH_TRANSLATED?: string;
+  GATEWAY_INTERFACE?: string;
+  SERVER_SOFTWARE?: string;
+  SCRIPT_FILENAME?: string;
+  DOCUMENT_ROOT?: string;
+  REQUEST_SCHEME?: string;
+  /** Request headers: `Foo-Bar: x` is `HTTP_FOO_BAR`; repeats joined by `, ` (Cookie: `; `). */
+  [header: `HTTP_${string}`]: string | undefined;
 }
 
 /**
