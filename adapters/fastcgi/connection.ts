@@ -18,6 +18,9 @@ import type { FastCgiSink, SinkOwner, Wire } from "./sink.ts";
 /** What to do with the current record's content. */
 const SKIP = 0, COLLECT = 1, TO_PARAMS = 2, TO_STDIN = 3;
 
+/** An invalid record header (version 0), sent to make an aborted response fail visibly. */
+const BROKEN = new Uint8Array(8);
+
 /** How long a connection we are closing may take to send us its EOF (we keep draining meanwhile). */
 const LINGER_MS = 5000;
 
@@ -267,10 +270,21 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner {
     if (ex !== undefined && ex.sink === sink) this.finish(ex);
   }
 
-  /** SinkOwner: a response cannot be completed; only cutting the connection shows that. */
+  /**
+   * SinkOwner: a response cannot be completed (the app failed mid-body, or broke its own
+   * Content-Length). FastCGI has no "truncated" signal, and nginx takes an EOF without
+   * END_REQUEST as the end of a close-delimited body; a record header with version 0 is a hard
+   * error in nginx, Apache and HAProxy, so the client sees a cut response. Then close.
+   */
   aborted(sink: FastCgiSink, reason: unknown): void {
     void reason; // the core logged why
-    if (this.exchanges.get(sink.id)?.sink === sink) this.kill();
+    if (this.exchanges.get(sink.id)?.sink !== sink) return;
+    this.write(BROKEN);
+    this.gone();
+    // Half-close so the queued bytes still go out; the sweep destroys it if the peer lingers.
+    this.closing = true;
+    this.lastRead = Date.now();
+    this.socket.end();
   }
 
   private finish(ex: Exchange): void {
@@ -289,6 +303,7 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner {
   private closeGracefully(): void {
     if (this.closing || this.dead) return;
     this.closing = true;
+    this.lastRead = Date.now();
     this.socket.end();
   }
 
@@ -322,12 +337,12 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner {
 
   /** Called about once a second: the read timeout, and connections slow to close. */
   sweep(now: number): void {
-    if (this.dead) return;
     const idle = now - this.lastRead;
     if (this.closing) {
       if (idle > LINGER_MS) this.kill();
       return;
     }
+    if (this.dead) return;
     if (this.ctx.readTimeout <= 0 || idle <= this.ctx.readTimeout || this.paused > 0) return;
     let waiting = "";
     if (this.reader.midRecord) waiting = `in the middle of a record (${this.reader.missing} bytes missing)`;

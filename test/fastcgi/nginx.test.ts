@@ -1,0 +1,132 @@
+/**
+ * tsgi's FastCGI listener behind a real nginx (`fastcgi_pass`), from
+ * examples/deploy/nginx-fastcgi.conf (a connection per request) and
+ * nginx-fastcgi-keepalive.conf (fastcgi_keep_conn + upstream keepalive), over TCP and a unix
+ * socket, at / and under a mount: the conformance battery, then what is specific to nginx.
+ */
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { after, before, describe, test } from "node:test";
+import { runBattery } from "../../src/testing/battery/index.ts";
+import { requirePeer, stopAll } from "../support/process.ts";
+import { backend, BATTERY_APP, http, startNginx, tempDir, type Front } from "./peers.ts";
+
+const nginx = requirePeer("nginx", "nginx");
+
+const BUFFERED = "nginx buffers the response (fastcgi_buffering on), so an app failing mid-body gives the client an empty reply (tsgi makes nginx log an upstream error), never a cut 200";
+
+/** What nginx in front makes impossible or different, with the reason. */
+const NGINX = {
+  capabilities: {
+    streaming: "nginx buffers FastCGI responses by default (fastcgi_buffering on)",
+  },
+  skip: {
+    "error-throw-after-first-chunk": BUFFERED,
+    "error-content-length-short": BUFFERED,
+    "close-after-error": BUFFERED,
+    "response-head": "the core adds no Content-Length to HEAD answers (SPEC.md) and FastCGI carries no HEAD framing of its own, so nginx has none to pass on",
+  },
+};
+
+const SETUPS = [
+  { site: "nginx-fastcgi.conf", transport: "tcp", mount: "", extra: [] },
+  { site: "nginx-fastcgi.conf", transport: "unix", mount: "/app", extra: [] },
+  { site: "nginx-fastcgi-keepalive.conf", transport: "unix", mount: "", extra: [] },
+  // The same config with tsgi deriving SCRIPT_NAME/PATH_INFO from REQUEST_URI (--mount).
+  { site: "nginx-fastcgi-keepalive.conf", transport: "tcp", mount: "/app", extra: ["--mount", "/app"] },
+] as const;
+
+describe("nginx fastcgi_pass → tsgi", { skip: nginx ? false : "nginx not installed (apt-get install nginx)" }, () => {
+  const dir = nginx ? tempDir() : "";
+  after(async () => {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const s of SETUPS) {
+    describe(`battery: ${s.site} over ${s.transport}, ${s.mount ? `mounted at ${s.mount}${s.extra.length ? " (--mount)" : ""}` : "at /"}`, () => {
+      let front: Front;
+      before(async () => {
+        const b = await backend(dir, s.transport, BATTERY_APP, [...s.extra]);
+        front = await startNginx(nginx!, dir, s.site, { LOCATION: s.mount || "/", MOUNT: s.mount, BACKEND: b.tcp ? b.addr : `unix:${b.addr}` });
+      });
+      runBattery({ baseUrl: () => front.baseUrl, mount: s.mount, ...NGINX });
+      test("nginx logged no upstream error but the battery's deliberately failing responses", () => {
+        const lines = front.errorLog().split("\n").filter((l) => l && !/"GET [^"]*\/(throw\/after-chunk|cl-short|close\/throw\/)/.test(l));
+        assert.deepEqual(lines.filter((l) => /upstream|\[error\]|\[crit\]/.test(l)), []);
+      });
+    });
+  }
+
+  for (const site of ["nginx-fastcgi.conf", "nginx-fastcgi-keepalive.conf"]) {
+    describe(`FastCGI specifics through ${site}`, () => {
+      let front: Front;
+      before(async () => {
+        const b = await backend(dir, "tcp", "test/fastcgi/peer-app.ts");
+        front = await startNginx(nginx!, dir, site, { LOCATION: "/", MOUNT: "", BACKEND: b.addr });
+      });
+
+      test("environ: SCRIPT_NAME/PATH_INFO split by fastcgi_split_path_info, raw REQUEST_URI, no empty CONTENT_*", async () => {
+        const r = await http(front, "GET", "/a%20b/c?x=1&y=%2F");
+        assert.equal(r.status, 200);
+        const env = JSON.parse(r.body.toString()).env;
+        assert.equal(env.SCRIPT_NAME, "");
+        assert.equal(env.PATH_INFO, "/a b/c");
+        assert.equal(env.REQUEST_URI, "/a%20b/c?x=1&y=%2F");
+        assert.equal(env.QUERY_STRING, "x=1&y=%2F");
+        assert.equal("CONTENT_LENGTH" in env, false);
+        assert.equal("CONTENT_TYPE" in env, false);
+        assert.equal("HTTP_CONTENT_LENGTH" in env, false);
+      });
+
+      test("two Cookie headers reach the app as one HTTP_COOKIE (nginx 1.22 sends two params)", async () => {
+        const raw = await new Promise<string>((resolve, reject) => {
+          import("node:net").then(({ connect }) => {
+            const s = connect(front.port, "127.0.0.1", () => s.write("GET /c HTTP/1.0\r\nHost: x\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n"));
+            let out = "";
+            s.on("data", (d) => (out += d));
+            s.on("end", () => resolve(out));
+            s.on("error", reject);
+          });
+        });
+        const body = raw.slice(raw.indexOf("{"), raw.lastIndexOf("}") + 1);
+        assert.equal(JSON.parse(body).env.HTTP_COOKIE, "a=1; b=2");
+      });
+
+      test("a chunked upload: STDIN is the body, CONTENT_LENGTH is set, no Transfer-Encoding", async () => {
+        const raw = await new Promise<string>((resolve, reject) => {
+          const req = httpRequest({ host: "127.0.0.1", port: front.port, method: "POST", path: "/u", agent: false }, (res) => {
+            let out = "";
+            res.on("data", (d) => (out += d));
+            res.on("end", () => resolve(out));
+          });
+          req.on("error", reject);
+          req.write("abc"); // no Content-Length: node sends Transfer-Encoding: chunked
+          req.write("de");
+          req.end();
+        });
+        const got = JSON.parse(raw.slice(raw.indexOf("{"), raw.lastIndexOf("}") + 1));
+        assert.equal(got.bodyLength, 5);
+        assert.equal(got.env.CONTENT_LENGTH, "5");
+        assert.equal("HTTP_TRANSFER_ENCODING" in got.env, false);
+      });
+
+      test("an app that ignores an 8 MB upload: 6 of 6 answered (drained, no RST, no 502)", async () => {
+        const body = Buffer.alloc(8 * 1024 * 1024, 1);
+        for (let i = 0; i < 6; i++) {
+          const r = await http(front, "POST", "/early", { "content-type": "application/octet-stream" }, body);
+          assert.equal(r.status, 202, `try ${i + 1}: ${r.body.toString().slice(0, 200)}`);
+          assert.equal(r.body.toString(), "early\n");
+        }
+        assert.doesNotMatch(front.errorLog(), /reset by peer|prematurely|\[error\]/);
+      });
+
+      test("50 concurrent requests all answered", async () => {
+        const rs = await Promise.all(Array.from({ length: 50 }, (_, i) => http(front, "GET", `/n${i}`)));
+        rs.forEach((r, i) => assert.equal(JSON.parse(r.body.toString()).env.PATH_INFO, `/n${i}`));
+        assert.doesNotMatch(front.errorLog(), /\[error\]/);
+      });
+    });
+  }
+});
