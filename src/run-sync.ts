@@ -46,10 +46,12 @@ export async function runSync(app: SyncApp, environ: Environ, out: ResponseWrite
   let body: ResponseBody | undefined;
   let closed = false;
   const close = () => {
-    if (closed || body === undefined) return;
+    if (closed || body === undefined || body === null) return;
     closed = true;
     try {
-      body.close?.();
+      // Only a real close method is called: a wrong return value (a string) is reported once, as body-iterable.
+      const c = (body as { close?: unknown }).close;
+      if (typeof c === "function") c.call(body);
     } catch (err) {
       log(`${label}: the body's close() raised: ${errorText(err)}`);
     }
