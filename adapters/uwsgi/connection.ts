@@ -24,6 +24,7 @@ export interface ConnectionLimits {
 
 const HEAD = 0, BODY = 1, RESPONSE = 2, DRAIN = 3;
 
+const EMPTY = new Uint8Array(0);
 const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true };
 
 /** The body stopped arriving: the core logs the message and answers 400. */
@@ -196,13 +197,26 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     this.socket.resume();
   }
 
-  /** The response cannot be completed: reset, so the front server sees a broken response. */
+  /**
+   * The response cannot be completed. A FIN would make a response without Content-Length look
+   * complete, so we reset (nginx: "readv() failed (104)", the client's response is cut). The
+   * bytes already written go first: a reset with writes still queued would drop them.
+   */
   abortResponse(): void {
     this.phase = DRAIN;
     this.wakeWaiter();
+    if (this.gone) return;
     const s = this.socket as Socket & { resetAndDestroy?: () => void };
-    if (typeof s.resetAndDestroy === "function") s.resetAndDestroy();
-    else s.destroy();
+    const reset = () => {
+      // Unix sockets have no reset (Node throws ERR_INVALID_HANDLE_TYPE): a plain close there,
+      // which nginx sees as premature only when the response declared a Content-Length.
+      try {
+        if (typeof s.resetAndDestroy === "function") return void s.resetAndDestroy();
+      } catch { /* not TCP */ }
+      s.destroy();
+    };
+    if (s.writableLength === 0) reset();
+    else s.write(EMPTY, reset);
   }
 
   /** Answer a request we could not parse, with one log line, then close cleanly. */

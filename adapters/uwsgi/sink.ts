@@ -65,6 +65,10 @@ export class UwsgiSink implements ResponseSink {
   abort(_reason: unknown): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.corked) {
+      this.corked = false;
+      this.conn.socket.uncork();
+    }
     this.conn.abortResponse();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Apps the uwsgi tests serve, in-process or through a real front server. Routes by PATH_INFO:
  *   /stream        three chunks, no Content-Length (the close must end the response)
+ *   /slow-stream   three chunks 250 ms apart, with X-Accel-Buffering: no (nginx streams it)
  *   /early         answers without reading the request body (the listener must drain it)
  *   /status/NNN    that status, empty body
  *   /slow-read     (async) takes one body chunk, waits 600 ms, then reads the rest
@@ -26,6 +27,15 @@ export const echo: SyncApp = (environ: Environ, startResponse: StartResponse) =>
       yield "one\n";
       yield "two\n";
       yield "three\n";
+    })();
+  }
+  if (path === "/slow-stream") {
+    startResponse("200 OK", [["Content-Type", "text/plain"], ["X-Accel-Buffering", "no"]]);
+    return (async function* () {
+      for (let i = 0; i < 3; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 250));
+        yield `${i}\n`;
+      }
     })();
   }
   if (path === "/early") {
