@@ -75,6 +75,10 @@ export async function startServer(kind: ServerKind, stage: Stage, env: ScriptEnv
       `server.errorlog = "${log}"`,
       IS_ROOT ? `server.username = "${WEB_USER}"\nserver.groupname = "${WEB_USER}"` : "",
       `server.modules = ()`,
+      // lighttpd normalises URLs by default: it decodes %-escapes of unreserved characters
+      // (%41 -> A) even in QUERY_STRING, merges slashes and refuses some bytes. Apps rarely
+      // notice; the battery compares raw bytes, so this test server turns it off.
+      `server.http-parseopts = ( "url-normalize" => "disable" )`,
       site,
     ].join("\n"));
     if (IS_ROOT) await chownWeb(log);
