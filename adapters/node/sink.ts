@@ -2,23 +2,36 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Header, ResponseSink } from "../../src/index.ts";
 
+/** How long a truncated response may take to flush before its socket is cut. */
+const ABORT_FLUSH_MS = 5000;
+
 export class NodeSink implements ResponseSink {
-  private closeListeners: (() => void)[] | null = null;
+  /** The peer went away before the response ended. */
+  closed = false;
   private finished = false;
+  private closeListeners: (() => void)[] | null = null;
+  private drainWaiter: (() => void) | null = null;
 
   constructor(private readonly res: ServerResponse) {
-    res.once("close", () => {
-      if (this.finished) return;
-      const ls = this.closeListeners;
-      this.closeListeners = null;
-      if (ls) for (const l of ls) l();
-    });
+    res.once("close", () => this.onResClose());
   }
 
-  get closed(): boolean {
-    // `destroyed` flips when the socket goes away before the response ended.
-    return !this.finished && this.res.destroyed;
+  private onResClose(): void {
+    this.wake();
+    if (this.finished) return;
+    this.closed = true;
+    const ls = this.closeListeners;
+    this.closeListeners = null;
+    if (ls) for (const l of ls) l();
   }
+
+  private wake = (): void => {
+    const w = this.drainWaiter;
+    if (w === null) return;
+    this.drainWaiter = null;
+    this.res.off("drain", this.wake);
+    w();
+  };
 
   onClose(listener: () => void): void {
     (this.closeListeners ??= []).push(listener);
@@ -35,16 +48,12 @@ export class NodeSink implements ResponseSink {
   }
 
   write(chunk: Uint8Array): void | Promise<void> {
-    if (this.res.write(chunk)) return;
-    // The socket buffer is full: wait for drain (or close) before producing more.
+    if (this.closed || this.res.write(chunk)) return;
+    // The socket buffer is full: wait for drain (or close) before producing more. This is what
+    // keeps a slow client from making the server buffer a whole large body.
     return new Promise<void>((resolve) => {
-      const done = () => {
-        this.res.off("drain", done);
-        this.res.off("close", done);
-        resolve();
-      };
-      this.res.on("drain", done);
-      this.res.on("close", done);
+      this.drainWaiter = resolve;
+      this.res.on("drain", this.wake);
     });
   }
 
@@ -53,10 +62,20 @@ export class NodeSink implements ResponseSink {
     this.res.end();
   }
 
-  abort(reason: unknown): void {
+  abort(_reason: unknown): void {
     this.finished = true;
-    // Destroying the socket is the only way to tell an HTTP/1.1 client the body is incomplete.
-    this.res.destroy(reason instanceof Error ? reason : undefined);
+    const res = this.res;
+    const sock = res.socket;
+    if (!res.headersSent || sock === null || sock.destroyed) {
+      res.destroy();
+      return;
+    }
+    // Headers and some body went out. The only way to tell an HTTP/1.1 client the body is
+    // incomplete is to close the connection without the last chunk (RFC 9112 §8). end() rather
+    // than destroy(): destroy would drop body bytes still queued in the socket, and the client
+    // should get everything the app did produce.
+    sock.end();
+    setTimeout(() => sock.destroy(), ABORT_FLUSH_MS).unref();
   }
 }
 
