@@ -89,6 +89,12 @@ export class Exchange {
     const params = this.params!;
     // STDIN is already de-chunked: a Transfer-Encoding the front server passes on is stale.
     if (params.HTTP_TRANSFER_ENCODING !== undefined) delete params.HTTP_TRANSFER_ENCODING;
+    // HAProxy sends SERVER_NAME as the Host header, port included.
+    const name = params.SERVER_NAME;
+    if (name !== undefined && name.charCodeAt(name.length - 1) !== 93) {
+      const colon = name.lastIndexOf(":");
+      if (colon > 0 && name.indexOf(":") === colon) params.SERVER_NAME = name.slice(0, colon);
+    }
     let body: BodySource = this.body;
     if (this.body.ended) {
       // The whole body is here: its real length wins over a CONTENT_LENGTH that is empty

@@ -70,7 +70,10 @@ export async function startTsgi(app: string, addr: string, extra: string[] = [])
 /** A tsgi backend on TCP or a unix socket in `dir`: the process and its address. */
 export async function backend(dir: string, transport: "tcp" | "unix", app: string, extra: string[] = []): Promise<{ tsgi: Started; addr: string; tcp: boolean }> {
   const addr = transport === "tcp" ? `127.0.0.1:${await freePort()}` : join(dir, `tsgi-${Math.random().toString(36).slice(2)}.sock`);
-  return { tsgi: await startTsgi(app, addr, extra), addr, tcp: transport === "tcp" };
+  const tsgi = await startTsgi(app, addr, extra);
+  // Apache's workers run as www-data: they need write permission on the socket file.
+  if (transport === "unix") chmodSync(addr, 0o666);
+  return { tsgi, addr, tcp: transport === "tcp" };
 }
 
 export interface Front {
@@ -150,7 +153,6 @@ server.bind = "127.0.0.1"
 server.port = ${port}
 server.errorlog = "${join(path, "error.log")}"
 server.max-request-size = 102400
-${IS_ROOT ? `server.username = "root"` : ""}
 include "${join(path, "fastcgi.conf")}"
 `);
   const env = { ...process.env };

@@ -1,0 +1,57 @@
+/**
+ * HAProxy fcgi-app in front of tsgi (examples/deploy/haproxy-fcgi.cfg): GET_VALUES on each new
+ * connection, FCGI_KEEP_CONN, several requests multiplexed on one connection (ids 1, 3, ...).
+ */
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { after, before, describe, test } from "node:test";
+import { runBattery } from "../../src/testing/battery/index.ts";
+import { requirePeer, stopAll } from "../support/process.ts";
+import { backend, BATTERY_APP, http, startHaproxy, tempDir, type Front } from "./peers.ts";
+
+const haproxy = requirePeer("haproxy", "haproxy");
+
+const HAPROXY = {
+  capabilities: {
+    chunkedRequest: "HAProxy's fcgi-app forwards only requests of known length (it answers 411 otherwise)",
+  },
+  skip: {
+    "response-status-302": "HAProxy sends its own reason phrase (\"Moved Temporarily\"), not the app's",
+    "response-304": "HAProxy adds Content-Length: 0 to a 304 from a FastCGI app",
+    "response-head": "the core adds no Content-Length to HEAD answers (SPEC.md), and HAProxy has none to pass on",
+  },
+};
+
+describe("HAProxy fcgi-app → tsgi", { skip: haproxy ? false : "haproxy not installed (apt-get install haproxy)" }, () => {
+  const dir = haproxy ? tempDir() : "";
+  after(async () => {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (const [transport, mount] of [["tcp", ""], ["unix", "/app"]] as const) {
+    describe(`battery over ${transport}, ${mount ? `mounted at ${mount}` : "at /"}`, () => {
+      let front: Front;
+      before(async () => {
+        const b = await backend(dir, transport, BATTERY_APP);
+        front = await startHaproxy(haproxy!, dir, { MOUNT: mount, BACKEND: b.addr });
+      });
+      runBattery({ baseUrl: () => front.baseUrl, mount, ...HAPROXY });
+    });
+  }
+  describe("multiplexing", () => {
+    let front: Front;
+    before(async () => {
+      const b = await backend(dir, "tcp", "test/fastcgi/peer-app.ts");
+      front = await startHaproxy(haproxy!, dir, { MOUNT: "", BACKEND: b.addr });
+    });
+    test("40 concurrent requests over HAProxy's shared, multiplexed connections all answered right", async () => {
+      const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => http(front, "POST", `/m${i}`, { "content-type": "text/plain" }, Buffer.alloc(i * 1000, 120))));
+      rs.forEach((r, i) => {
+        assert.equal(r.status, 200);
+        const got = JSON.parse(r.body.toString());
+        assert.equal(got.env.PATH_INFO, `/m${i}`);
+        assert.equal(got.bodyLength, i * 1000);
+      });
+    });
+  });
+});

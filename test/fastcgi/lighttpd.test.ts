@@ -1,0 +1,56 @@
+/**
+ * lighttpd mod_fastcgi starting tsgi itself (examples/deploy/lighttpd-fastcgi.conf): the
+ * listening socket arrives as fd 0, `tsgi serve APP --fastcgi` with no address serves it.
+ * The battery at / and under a mount.
+ */
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { runBattery } from "../../src/testing/battery/index.ts";
+import { requirePeer, stopAll } from "../support/process.ts";
+import { runtime } from "../support/runtime.ts";
+import { BATTERY_APP, http, startLighttpd, tempDir, tsgiFastcgi, type Front } from "./peers.ts";
+
+const lighttpd = requirePeer("lighttpd", "lighttpd");
+const skip = !lighttpd ? "lighttpd not installed (apt-get install lighttpd)" : runtime() === "bun" ? "Bun cannot adopt a listening socket on fd 0 (oven-sh/bun#36491)" : false;
+
+const LIGHTTPD = {
+  capabilities: {
+    chunkedRequest: "lighttpd answers 411 to a chunked upload for FastCGI unless it may buffer it whole first",
+    streaming: "lighttpd buffers FastCGI responses by default (server.stream-response-body)",
+  },
+  skip: {
+    "error-throw-after-first-chunk": "lighttpd buffers the response: an app failing mid-body gives a 502/empty reply, not a cut 200",
+    "error-content-length-short": "lighttpd buffers the response and frames it itself",
+    "close-after-error": "same as error-throw-after-first-chunk",
+    "response-head": "the core adds no Content-Length to HEAD answers (SPEC.md); lighttpd frames HEAD answers itself",
+  },
+};
+
+describe("lighttpd mod_fastcgi spawning tsgi (fd 0)", { skip }, () => {
+  const dir = skip ? "" : tempDir();
+  after(async () => {
+    await stopAll();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  for (const mount of ["", "/app"]) {
+    describe(`battery ${mount ? `mounted at ${mount}` : "at /"}`, () => {
+      let front: Front;
+      before(async () => {
+        const [cmd, args] = tsgiFastcgi(BATTERY_APP, undefined);
+        front = await startLighttpd(lighttpd!, dir, { LOCATION: mount || "/", SOCKET: join(dir, `lt${mount.replace("/", "-")}.sock`), COMMAND: [cmd, ...args].join(" ") });
+        // lighttpd starts the backend itself: wait until it answers.
+        for (let i = 0; i < 100; i++) {
+          const r = await http(front, "GET", `${mount}/query?up`).catch(() => null);
+          if (r?.status === 200) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      });
+      runBattery({ baseUrl: () => front.baseUrl, mount, ...LIGHTTPD });
+      test("lighttpd logged no backend error", () => {
+        assert.doesNotMatch(front.errorLog(), /failed to start|connect.*failed|died/i);
+      });
+    });
+  }
+});
