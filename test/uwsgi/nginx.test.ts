@@ -6,24 +6,13 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { connect } from "node:net";
 import { runBattery, type BatteryOptions } from "../../src/testing/battery/index.ts";
-import { freePort, requirePeer, stopAll, type Started } from "../support/process.ts";
-import { http, startNginx, startTsgi, tempDir, type Front } from "./peers.ts";
+import { requirePeer, stopAll } from "../support/process.ts";
+import { backend, CORE_SKIPS, http, startNginx, tempDir, UNIX_SKIPS, type Front } from "./peers.ts";
 
 const nginx = requirePeer("nginx", "nginx");
 const BATTERY_APP = "src/testing/battery/app.ts";
-
-/** Cases that fail through every adapter today (a core/battery disagreement, not uwsgi's). */
-export const CORE_SKIPS: Record<string, string> = {
-  "response-head": "the core adds no Content-Length to HEAD responses (commit 54cd475) while the battery expects one; fails on adapters/node too",
-};
-
-/** A unix socket cannot be reset: a response without Content-Length cut short looks complete. */
-export const UNIX_SKIPS: Record<string, string> = {
-  "close-after-error": "over a unix socket a failed response without Content-Length cannot be marked incomplete (no RST on unix sockets; uwsgi responses end at the close)",
-};
 
 /** What nginx in front makes impossible or different, with the reason. */
 function nginxSkips(transport: "tcp" | "unix", mount: string): Pick<BatteryOptions, "capabilities" | "skip"> {
@@ -56,15 +45,6 @@ function rawHttp(port: number, request: string): Promise<string> {
 
 function unexpectedErrors(log: string): string[] {
   return log.split("\n").filter((l) => /\[(error|crit|alert|emerg)\]/.test(l) && !EXPECTED_ERRORS.test(l));
-}
-
-async function backend(dir: string, transport: "tcp" | "unix", app: string, mount?: string): Promise<{ tsgi: Started; pass: string }> {
-  if (transport === "tcp") {
-    const port = await freePort();
-    return { tsgi: await startTsgi(app, `127.0.0.1:${port}`, mount), pass: `127.0.0.1:${port}` };
-  }
-  const sock = join(dir, `tsgi-${Math.random().toString(36).slice(2)}.sock`);
-  return { tsgi: await startTsgi(app, sock, mount), pass: `unix:${sock}` };
 }
 
 describe("nginx uwsgi_pass → tsgi", { skip: nginx ? false : "nginx not installed (apt-get install nginx)" }, () => {
