@@ -24,6 +24,10 @@ const LIGHTTPD = {
     "error-throw-after-first-chunk": "lighttpd buffers the response: an app failing mid-body gives a 502/empty reply, not a cut 200",
     "error-content-length-short": "lighttpd buffers the response and frames it itself",
     "close-after-error": "same as error-throw-after-first-chunk",
+    "header-underscore-dropped": "lighttpd passes X_Foo as HTTP_X_FOO, which no gateway can tell from X-Foo (lighttpd only refuses it when an X-Foo is sent too)",
+    "path-repeated-slashes": "lighttpd merges repeated slashes in PATH_INFO (REQUEST_URI keeps them; start tsgi with --mount to use it)",
+    "response-status-418": "lighttpd sends its own reason phrase, not the app's",
+    "body-none": "lighttpd answers 411 to a POST without Content-Length",
     "response-head": "the core adds no Content-Length to HEAD answers (SPEC.md); lighttpd frames HEAD answers itself",
   },
 };
