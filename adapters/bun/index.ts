@@ -3,5 +3,6 @@
  * @module
  */
 export { listen, serve, serveWith, unsupportedTarget, type BunListenOptions, type BunServeAppOptions, type RuntimeServer } from "./server.ts";
-export { FetchSink, internalError } from "./sink.ts";
+export { FetchSink, internalError, isAbort } from "./sink.ts";
+export { canPassThrough, passThrough } from "./native-fetch.ts";
 export { headOf, bodyOf, targetOf, type Endpoints } from "./request.ts";

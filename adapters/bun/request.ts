@@ -23,10 +23,15 @@ export function targetOf(url: string): string {
   return hash < 0 ? url.slice(slash) : url.slice(slash, hash);
 }
 
+function pushPair(this: string[], value: string, name: string): void {
+  this.push(name, value);
+}
+
 /** The request line and headers of `request`. Header names come lower-case (Fetch API). */
 export function headOf(request: Request, at: Endpoints, scheme: "http" | "https" = "http"): HttpHead {
   const raw: string[] = [];
-  for (const [name, value] of request.headers) raw.push(name, value);
+  // forEach with a this-arg: no iterator objects, no closure (Deno's for-of is ~5x slower).
+  request.headers.forEach(pushPair, raw);
   return {
     method: request.method,
     target: targetOf(request.url),

@@ -5,10 +5,16 @@
  */
 import { formatTarget, Gateway, Lifespan, type App, type GatewayOptions, type Listener, type ListenTarget } from "../../src/index.ts";
 import { bodyOf, headOf, type Endpoints } from "./request.ts";
-import { FetchSink, internalError } from "./sink.ts";
+import { canPassThrough, passThrough } from "./native-fetch.ts";
+import { FetchSink, internalError, isAbort } from "./sink.ts";
 import { bunGlobal, type BunServer } from "./types.ts";
 
 export interface BunListenOptions {
+  /**
+   * Hand fetch-style apps the runtime's own Request and send their Response as is (see
+   * native-fetch.ts). Default true; false sends every request through the core's fetch runner.
+   */
+  nativeFetch?: boolean;
   /** Seconds a connection may stay silent before Bun closes it (Bun's default: 10; 0: never). */
   idleTimeout?: number;
   /** Request bodies above this size are refused by Bun itself; default: no Bun-side limit below the Gateway's maxBody. */
@@ -30,6 +36,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
   if ("fd" in target) throw unsupportedTarget(target);
   const unix = "path" in target;
   let server: BunServer;
+  const passFetch = options.nativeFetch !== false && gateway.kind === "fetch";
   const local: Endpoints = unix ? { serverName: "localhost", serverPort: "" } : { serverName: target.host, serverPort: String(target.port) };
 
   const fetch = (request: Request, srv: BunServer): Response | Promise<Response> => {
@@ -40,8 +47,10 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
       remoteAddr: ip.address,
       remotePort: String(ip.port),
     };
+    const head = headOf(request, at);
+    if (passFetch && canPassThrough(gateway, request)) return passThrough(gateway, request, head);
     const sink = new FetchSink(request.method === "HEAD");
-    const done = gateway.handleHttp(headOf(request, at), bodyOf(request), sink);
+    const done = gateway.handleHttp(head, bodyOf(request), sink);
     if (sink.complete) return sink.response!; // complete already: no promise, no stream
     request.signal.addEventListener("abort", () => sink.disconnect(), { once: true });
     done.catch((err) => {
@@ -58,6 +67,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
     development: false,
     fetch,
     error(err) {
+      if (isAbort(err)) return internalError();
       gateway.log(`Bun.serve: ${err.stack ?? err.message}`);
       return internalError();
     },

@@ -8,6 +8,12 @@
 import { statusHasNoBody, type Header, type ResponseSink } from "../../src/index.ts";
 
 const EMPTY = new Uint8Array(0);
+const ABORTED = "tsgi: response aborted: ";
+
+/** True for the reason a FetchSink errors its stream with (the core has logged the cause). */
+export function isAbort(err: unknown): boolean {
+  return typeof err === "string" && err.startsWith(ABORTED);
+}
 
 export class FetchSink implements ResponseSink {
   /** Set as soon as the Response can be handed to the runtime. */
@@ -18,6 +24,8 @@ export class FetchSink implements ResponseSink {
   private expect = -1;
   private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
   private pull: (() => void) | null = null;
+  /** An abort that waits for queued chunks to be taken first (else the runtime drops them). */
+  private failure: string | null = null;
   private listeners: (() => void)[] | null = null;
   private gone = false;
   private finished = false;
@@ -104,9 +112,26 @@ export class FetchSink implements ResponseSink {
       if (this.response !== null) return;
       this.open();
     }
-    try {
-      this.controller!.error(reason instanceof Error ? reason : new Error(String(reason)));
-    } catch { /* already closed */ }
+    const err = `${ABORTED}${reason instanceof Error ? reason.message : String(reason)}`;
+    const c = this.controller!;
+    // Chunks still queued would be lost with the error: error on the next pull, which comes
+    // when the runtime has taken them.
+    if ((c.desiredSize ?? 1) < 1) this.failure = err;
+    else this.fail(err);
+  }
+
+  /**
+   * Error the stream one macrotask later: Bun resets the socket at once on a stream error and
+   * drops what it has read from the stream but not yet written (headers and the last chunk).
+   */
+  private fail(err: string): void {
+    setTimeout(() => {
+      try {
+        // A string, not an Error: runtimes print what they get, and a stack would add noise
+        // to the one line the core already logged.
+        this.controller!.error(err);
+      } catch { /* already closed */ }
+    }, 0);
   }
 
   private open(): void {
@@ -115,6 +140,7 @@ export class FetchSink implements ResponseSink {
         this.controller = controller;
       },
       pull: () => {
+        if (this.failure !== null) return this.fail(this.failure);
         const wake = this.pull;
         this.pull = null;
         wake?.();

@@ -6,11 +6,18 @@
 import { formatTarget, type App, type Gateway, type GatewayOptions, type Listener, type ListenTarget } from "../../src/index.ts";
 import { bodyOf, headOf, type Endpoints } from "../bun/request.ts";
 import { serveWith, type RuntimeServer } from "../bun/server.ts";
-import { FetchSink, internalError } from "../bun/sink.ts";
+import { canPassThrough, passThrough } from "../bun/native-fetch.ts";
+import { FetchSink, internalError, isAbort } from "../bun/sink.ts";
 import { denoGlobal, type DenoServeInfo } from "./types.ts";
 
-/** Options of one Deno listener (none yet beyond the target; kept for symmetry with tsgi/bun). */
-export interface DenoListenOptions {}
+/** Options of one Deno listener. */
+export interface DenoListenOptions {
+  /**
+   * Hand fetch-style apps the runtime's own Request and send their Response as is (see
+   * native-fetch.ts). Default true; false sends every request through the core's fetch runner.
+   */
+  nativeFetch?: boolean;
+}
 
 /** The runtime's limits, said plainly: Deno.serve takes a port or a unix socket path, nothing else. */
 export function unsupportedTarget(target: ListenTarget): Error {
@@ -21,7 +28,7 @@ export function unsupportedTarget(target: ListenTarget): Error {
 }
 
 /** Start one HTTP listener for `gateway` on Deno. */
-export async function listen(gateway: Gateway, target: ListenTarget, _options: DenoListenOptions = {}): Promise<Listener> {
+export async function listen(gateway: Gateway, target: ListenTarget, options: DenoListenOptions = {}): Promise<Listener> {
   const Deno = denoGlobal();
   if (Deno === null) throw new Error("tsgi/deno runs on Deno only; on Node use tsgi/node, on Bun tsgi/bun");
   if ("fd" in target) throw unsupportedTarget(target);
@@ -29,6 +36,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, _options: D
   const local: Endpoints = unix ? { serverName: "localhost", serverPort: "" } : { serverName: target.host, serverPort: String(target.port) };
   // Responses still streaming, so that a stop past its grace period can cut them.
   const streaming = new Set<FetchSink>();
+  const passFetch = options.nativeFetch !== false && gateway.kind === "fetch";
 
   const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
     const peer = info.remoteAddr;
@@ -38,10 +46,15 @@ export async function listen(gateway: Gateway, target: ListenTarget, _options: D
       remoteAddr: peer.hostname,
       remotePort: String(peer.port),
     };
+    const head = headOf(request, at);
+    if (passFetch && canPassThrough(gateway, request)) return passThrough(gateway, request, head);
     const sink = new FetchSink(request.method === "HEAD");
-    const done = gateway.handleHttp(headOf(request, at), bodyOf(request), sink);
+    const done = gateway.handleHttp(head, bodyOf(request), sink);
     if (sink.complete) return sink.response!; // complete already: no promise, no stream
-    request.signal.addEventListener("abort", () => sink.disconnect(), { once: true });
+    // `completed` rejects when the client goes away; request.signal would also fire after a
+    // successful response (Deno's legacy behaviour, with a warning).
+    if (info.completed) info.completed.catch(() => sink.disconnect());
+    else request.signal.addEventListener("abort", () => sink.disconnect(), { once: true });
     streaming.add(sink);
     done.then(() => streaming.delete(sink), (err) => {
       streaming.delete(sink);
@@ -60,6 +73,8 @@ export async function listen(gateway: Gateway, target: ListenTarget, _options: D
       if (addr.transport === "tcp") port = addr.port;
     },
     onError(err) {
+      // Our own aborts (the core already logged why) arrive here too: no second line for them.
+      if (isAbort(err)) return internalError();
       gateway.log(`Deno.serve: ${err instanceof Error ? err.stack : String(err)}`);
       return internalError();
     },

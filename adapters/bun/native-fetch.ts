@@ -1,0 +1,68 @@
+/**
+ * Fetch-style apps (a Hono app, `export default { fetch }`) on a runtime whose server already
+ * speaks Fetch (Bun.serve, Deno.serve): the runtime's own Request goes to the app, and the
+ * app's Response goes back to the runtime. Rebuilding either would copy headers, URL and body
+ * stream for nothing; what the core would give the app (SPEC.md §6) is the same: an absolute
+ * URL, headers as received, a body stream with backpressure, a signal that aborts on
+ * disconnect, and the environ as second argument. The runtime frames the response (Content-
+ * Length, chunking, HEAD), so only the rules it does not cover are applied here:
+ * `fetch-response` (a Response or a 500) and `fetch-hop-by-hop` (dropped, not sent).
+ *
+ * Requests whose body the runtime cannot bound for us (chunked, or over maxBody) take the
+ * core's path instead, where the body limit applies.
+ */
+import { environFromHttp, HOP_BY_HOP, MemoryInput, type FetchHandler, type FetchObject, type Gateway, type HttpHead } from "../../src/index.ts";
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * True when `request` may bypass the core: the Gateway runs a fetch app and the request has no
+ * body, or one whose Content-Length is within the Gateway's `maxBody` (when the Gateway
+ * exposes it; otherwise bodies take the core's path, where the limit is enforced).
+ */
+export function canPassThrough(gateway: Gateway, request: Request): boolean {
+  if (gateway.kind !== "fetch") return false;
+  if (request.body === null) return true;
+  const cl = request.headers.get("content-length");
+  if (cl === "0") return true;
+  const limit = (gateway as unknown as { maxBody?: unknown }).maxBody;
+  return cl !== null && typeof limit === "number" && /^\d{1,15}$/.test(cl) && Number(cl) <= limit;
+}
+
+/** Call the gateway's fetch app with the runtime's Request and the environ; never throws. */
+export function passThrough(gateway: Gateway, request: Request, head: HttpHead): Response | Promise<Response> {
+  const env = gateway.environ(environFromHttp(head, { mount: gateway.mount }), new MemoryInput(EMPTY));
+  const app = gateway.app as FetchHandler | FetchObject;
+  let result: Response | Promise<Response>;
+  try {
+    result = typeof app === "function" ? app(request, env as never) : app.fetch(request, env as never);
+  } catch (err) {
+    return failed(gateway, head, err);
+  }
+  if (result instanceof Response) return checked(result);
+  if (result !== null && typeof (result as Promise<Response>)?.then === "function") {
+    return (result as Promise<Response>).then((r) => (r instanceof Response ? checked(r) : notAResponse(gateway, head, r)), (err) => failed(gateway, head, err));
+  }
+  return notAResponse(gateway, head, result);
+}
+
+/** The Response without hop-by-hop headers (a proxied upstream's Connection, Keep-Alive...). */
+function checked(r: Response): Response {
+  const h = r.headers;
+  let hop = false;
+  for (const name of HOP_BY_HOP) if (h.has(name)) hop = true;
+  if (!hop) return r;
+  const kept = new Headers();
+  for (const [name, value] of h) if (!HOP_BY_HOP.has(name) && name !== "set-cookie") kept.append(name, value);
+  for (const c of h.getSetCookie()) kept.append("set-cookie", c);
+  return new Response(r.body, { status: r.status, statusText: r.statusText, headers: kept });
+}
+
+function notAResponse(gateway: Gateway, head: HttpHead, value: unknown): Response {
+  return failed(gateway, head, new TypeError(`[fetch-response] a fetch handler must return a Response, got ${value === null ? "null" : typeof value}`));
+}
+
+function failed(gateway: Gateway, head: HttpHead, err: unknown): Response {
+  gateway.log(`${head.method} ${head.target}: app failed; answered 500: ${err instanceof Error ? err.stack : String(err)}`);
+  return new Response(head.method === "HEAD" ? null : "Internal Server Error\n", { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
