@@ -1,3 +1,4 @@
 /** `tsgi/node`: serve any tsgi app on node:http. */
-export { serve, requestListener, type NodeServeOptions, type RunningServer, type ListenAddress } from "./server.ts";
-export { NodeSink, bodyOf } from "./sink.ts";
+export { serve, listen, requestListener, type NodeServeOptions, type NodeListenOptions, type RunningServer, type ListenAddress } from "./server.ts";
+export { NodeSink, bodyOf, continueOnPull } from "./sink.ts";
+export { accessLine } from "./access-log.ts";

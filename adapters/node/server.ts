@@ -1,136 +1,158 @@
 /**
- * tsgi on node:http (and node:https): keep-alive, HEAD, Expect: 100-continue (node answers it),
- * chunked or sized bodies both ways, backpressure, disconnects, graceful stop.
+ * tsgi on node:http (and node:https): keep-alive, HEAD, Expect: 100-continue, chunked or sized
+ * bodies both ways, backpressure both ways, disconnects, graceful stop.
+ *
+ * `listen(gateway, target, options)` is the protocol-adapter entry point `tsgi serve` uses (one
+ * per --http address, sharing one Gateway with --fastcgi/--uwsgi listeners); `serve(app, options)`
+ * is the all-in-one for embedding: lifespan, Gateway, listeners, signals.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { Gateway, Lifespan, type App, type GatewayOptions, type HttpHead } from "../../src/index.ts";
-import { bodyOf, NodeSink } from "./sink.ts";
+import { formatTarget, Gateway, Lifespan, type App, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
+import { bind, removeSocketFile } from "./bind.ts";
+import { accessLine } from "./access-log.ts";
+import { bodyOf, continueOnPull, NodeSink } from "./sink.ts";
 
-/** Where to listen: a TCP host/port, or a unix socket path. */
-export type ListenAddress = { host?: string; port: number } | { path: string };
-
-export interface NodeServeOptions extends GatewayOptions {
-  /** One or more addresses; default 127.0.0.1:8000. */
-  listen?: ListenAddress | ListenAddress[];
-  /** PEM certificate and key: serve HTTPS (tsgi.url_scheme becomes "https"). */
+/** Options of one HTTP listener. */
+export interface NodeListenOptions {
+  /** PEM certificate chain and private key: serve HTTPS (tsgi.url_scheme becomes "https"). */
   tls?: { cert: string | Buffer; key: string | Buffer };
-  /** Log one line per request to this function (combined-log style). */
+  /** One line per finished request (Apache combined format plus the duration). */
   accessLog?: (line: string) => void;
-  /** Seconds a request may take before its connection is closed (0: no limit). Default 0. */
+  /**
+   * Seconds a connection may stay silent (no bytes either way) while a request is in progress,
+   * and the longest time a client may take to send a whole request. 0: no limit. Default: node's
+   * own (no inactivity limit; 300 s per request).
+   */
   timeout?: number;
-  /** Seconds an idle keep-alive connection is kept. Default 5. */
+  /** Seconds an idle keep-alive connection is kept open. Default 5. */
   keepAliveTimeout?: number;
+  /** File mode for a unix socket (e.g. 0o660 so that a web server's group can connect). */
+  socketMode?: number;
+}
+
+/** The request handler alone, for embedding in an existing node:http server. */
+export function requestListener(gateway: Gateway, scheme: "http" | "https" = "http", accessLog?: (line: string) => void) {
+  return function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    handle(gateway, scheme, accessLog, req, res, bodyOf(req));
+  };
+}
+
+function handle(gateway: Gateway, scheme: "http" | "https", accessLog: ((line: string) => void) | undefined, req: IncomingMessage, res: ServerResponse, body: AsyncIterable<Uint8Array> | null): void {
+  const sock = req.socket;
+  const remotePort = sock.remotePort;
+  const head: HttpHead = {
+    method: req.method!,
+    target: req.url!,
+    rawHeaders: req.rawHeaders,
+    httpVersion: req.httpVersion,
+    scheme,
+    serverName: sock.localAddress ?? "localhost",
+    serverPort: sock.localPort === undefined ? "" : String(sock.localPort),
+    remoteAddr: sock.remoteAddress,
+    remotePort: remotePort === undefined ? undefined : String(remotePort),
+  };
+  const sink = new NodeSink(res);
+  if (accessLog !== undefined) {
+    const t0 = performance.now();
+    res.once("close", () => accessLog(accessLine(req, res, sink.bytes, performance.now() - t0)));
+  }
+  gateway.handleHttp(head, body, sink).catch((err: unknown) => {
+    // The core turns app errors into responses; reaching here is a bug in tsgi itself.
+    gateway.log(`${head.method} ${head.target}: internal error: ${err instanceof Error ? err.stack : String(err)}`);
+    if (!res.headersSent) sink.abort(err);
+  });
+}
+
+/** Start one HTTP(S) listener for `gateway` on `target`. */
+export async function listen(gateway: Gateway, target: ListenTarget, options: NodeListenOptions = {}): Promise<Listener> {
+  const scheme = options.tls ? "https" : "http";
+  const onRequest = requestListener(gateway, scheme, options.accessLog);
+  const server: Server = options.tls
+    ? (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) as unknown as Server)
+    : createHttpServer(onRequest);
+  // Expect: 100-continue (RFC 9110 §10.1.1): answer 100 only when the app pulls the body, so a
+  // request refused early (413, or an app that ignores the body) never invites the upload.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    handle(gateway, scheme, options.accessLog, req, res, continueOnPull(req, res));
+  });
+  server.keepAliveTimeout = (options.keepAliveTimeout ?? 5) * 1000;
+  if (options.timeout !== undefined) {
+    server.requestTimeout = options.timeout * 1000;
+    server.headersTimeout = options.timeout > 0 ? Math.min(options.timeout * 1000, 60_000) : 0;
+    server.timeout = options.timeout * 1000;
+  }
+  await bind(server, target, scheme, options.socketMode);
+  const address = server.address();
+  const shown: ListenTarget = "port" in target && address !== null && typeof address === "object" ? { host: target.host, port: (address as AddressInfo).port } : target;
+
+  let closing: Promise<void> | null = null;
+  const close = (graceMs = 30_000) =>
+    (closing ??= new Promise<void>((resolve) => {
+      // Stop accepting; connections close as their in-flight request ends (node answers
+      // requests on a closing server with `Connection: close`); idle ones close now.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const hard = setTimeout(() => server.closeAllConnections(), graceMs);
+      hard.unref();
+      server.close(() => {
+        clearInterval(sweep);
+        clearTimeout(hard);
+        if ("path" in target) removeSocketFile(target.path);
+        resolve();
+      });
+      server.closeIdleConnections();
+    }));
+  return { url: formatTarget(scheme, shown), close };
+}
+
+/** Where `serve()` listens: a ListenTarget, or `{port}` alone for 127.0.0.1. */
+export type ListenAddress = ListenTarget | { host?: string; port: number };
+
+/** Options for `serve()`: the Gateway's, the listener's, and where to listen and how to stop. */
+export interface NodeServeOptions extends GatewayOptions, NodeListenOptions {
+  /** One or more addresses; default 127.0.0.1:8000. Port 0 picks a free port. */
+  listen?: ListenAddress | ListenAddress[];
   /** Seconds in-flight requests get to finish on stop. Default 30. */
   gracefulTimeout?: number;
-  /** Install SIGTERM/SIGINT handlers that stop gracefully. Default false (the CLI sets it). */
+  /** Stop gracefully on SIGTERM/SIGINT, then exit. Default false. */
   handleSignals?: boolean;
 }
 
 export interface RunningServer {
-  /** Printable addresses, e.g. `http://127.0.0.1:8000` or `unix:/run/app.sock`. */
+  /** Printable addresses, e.g. `http://127.0.0.1:8000` or `http://unix:/run/app.sock`. */
   readonly urls: string[];
-  readonly servers: Server[];
   /** Stop accepting, let in-flight requests finish (up to gracefulTimeout), run lifespan shutdown. */
   close(): Promise<void>;
 }
 
-/** The request listener alone, for embedding in an existing node:http server. */
-export function requestListener(gateway: Gateway, scheme: "http" | "https", accessLog?: (line: string) => void) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const sock = req.socket;
-    const head: HttpHead = {
-      method: req.method ?? "GET",
-      target: req.url ?? "/",
-      rawHeaders: req.rawHeaders,
-      httpVersion: req.httpVersion,
-      scheme,
-      serverName: sock.localAddress ?? "localhost",
-      serverPort: String(sock.localPort ?? ""),
-      remoteAddr: sock.remoteAddress,
-      remotePort: sock.remotePort === undefined ? undefined : String(sock.remotePort),
-    };
-    if (accessLog) {
-      const t0 = performance.now();
-      res.once("finish", () => accessLog(accessLine(head, res, performance.now() - t0)));
-    }
-    const sink = new NodeSink(res);
-    gateway.handleHttp(head, bodyOf(req), sink).then(() => {
-      // The app did not read the body: drain it so the connection stays usable for the next request.
-      if (!req.complete && !req.destroyed) req.resume();
-    }, (err) => {
-      gateway.log(`${head.method} ${head.target}: internal error: ${err instanceof Error ? err.stack : String(err)}`);
-      if (!res.headersSent) sink.abort(err);
-    });
-  };
-}
-
-function accessLine(h: HttpHead, res: ServerResponse, ms: number): string {
-  const len = res.getHeader("content-length") ?? "-";
-  return `${h.remoteAddr ?? "-"} - - [${new Date().toISOString()}] "${h.method} ${h.target} HTTP/${h.httpVersion}" ${res.statusCode} ${len} ${ms.toFixed(1)}ms`;
-}
-
-/** Start serving `app`; resolves once every address listens (after lifespan startup). */
+/** Serve `app` on node:http; resolves once every address listens (after lifespan startup). */
 export async function serve(app: App, options: NodeServeOptions = {}): Promise<RunningServer> {
-  const lifespan = new Lifespan(app, options.log ?? ((l) => process.stderr.write(`tsgi: ${l}\n`)));
+  const log = options.log ?? ((l: string) => process.stderr.write(`tsgi: ${l}\n`));
+  const lifespan = new Lifespan(app, log);
   await lifespan.startup();
-  const gateway = new Gateway(app, { ...options, state: lifespan.state });
-  const scheme = options.tls ? "https" : "http";
-  const listener = requestListener(gateway, scheme, options.accessLog);
+  const gateway = new Gateway(app, { ...options, log, state: lifespan.state });
   const addrs = options.listen === undefined ? [{ host: "127.0.0.1", port: 8000 }] : ([] as ListenAddress[]).concat(options.listen);
-  const servers: Server[] = [];
-  const urls: string[] = [];
+  const listeners: Listener[] = [];
   try {
-    for (const addr of addrs) {
-      const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createHttpServer(listener);
-      server.keepAliveTimeout = (options.keepAliveTimeout ?? 5) * 1000;
-      server.requestTimeout = (options.timeout ?? 0) * 1000;
-      servers.push(server as Server);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        const done = () => {
-          server.off("error", reject);
-          resolve();
-        };
-        if ("path" in addr) server.listen(addr.path, done);
-        else server.listen(addr.port, addr.host ?? "127.0.0.1", done);
-      });
-      const a = server.address();
-      urls.push(typeof a === "string" ? `unix:${a}` : `${scheme}://${formatHost((a as AddressInfo).address)}:${(a as AddressInfo).port}`);
+    for (const a of addrs) {
+      const t: ListenTarget = "port" in a ? { host: a.host ?? "127.0.0.1", port: a.port } : a;
+      listeners.push(await listen(gateway, t, options));
     }
   } catch (err) {
-    for (const s of servers) s.close();
+    await Promise.all(listeners.map((l) => l.close(0)));
     throw err;
   }
-
+  const grace = (options.gracefulTimeout ?? 30) * 1000;
   let closing: Promise<void> | null = null;
-  const close = () =>
-    (closing ??= (async () => {
-      const grace = (options.gracefulTimeout ?? 30) * 1000;
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
-        const timer = setTimeout(() => s.closeAllConnections(), grace);
-        timer.unref();
-        s.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        s.closeIdleConnections();
-      })));
-      await lifespan.shutdown();
-    })());
-
+  const close = () => (closing ??= Promise.all(listeners.map((l) => l.close(grace))).then(() => lifespan.shutdown()));
   if (options.handleSignals) {
     const onSignal = (sig: string) => {
-      gateway.log(`${sig}: finishing in-flight requests, then exiting`);
+      log(`${sig}: no new connections; finishing in-flight requests (up to ${grace / 1000} s), then exiting`);
       close().then(() => process.exit(0), () => process.exit(1));
     };
     process.once("SIGTERM", () => onSignal("SIGTERM"));
     process.once("SIGINT", () => onSignal("SIGINT"));
   }
-  return { urls, servers, close };
-}
-
-function formatHost(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
+  return { urls: listeners.map((l) => l.url), close };
 }

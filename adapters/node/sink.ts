@@ -8,6 +8,8 @@ const ABORT_FLUSH_MS = 5000;
 export class NodeSink implements ResponseSink {
   /** The peer went away before the response ended. */
   closed = false;
+  /** Body bytes handed to node (for the access log). */
+  bytes = 0;
   private finished = false;
   private closeListeners: (() => void)[] | null = null;
   private drainWaiter: (() => void) | null = null;
@@ -48,7 +50,9 @@ export class NodeSink implements ResponseSink {
   }
 
   write(chunk: Uint8Array): void | Promise<void> {
-    if (this.closed || this.res.write(chunk)) return;
+    if (this.closed) return;
+    this.bytes += chunk.length;
+    if (this.res.write(chunk)) return;
     // The socket buffer is full: wait for drain (or close) before producing more. This is what
     // keeps a slow client from making the server buffer a whole large body.
     return new Promise<void>((resolve) => {
@@ -86,4 +90,32 @@ export function bodyOf(req: IncomingMessage): AsyncIterable<Uint8Array> | null {
     return null;
   }
   return req;
+}
+
+/**
+ * The body of a request that sent `Expect: 100-continue`: the interim 100 goes out when the
+ * core first pulls the body, so that a request answered without reading it (413, an app that
+ * ignores the body) never invites the client to upload.
+ */
+export function continueOnPull(req: IncomingMessage, res: ServerResponse): AsyncIterable<Uint8Array> | null {
+  const body = bodyOf(req);
+  if (body === null) return null;
+  return {
+    [Symbol.asyncIterator]() {
+      const it = req[Symbol.asyncIterator]();
+      let sent = false;
+      return {
+        next() {
+          if (!sent) {
+            sent = true;
+            if (!res.headersSent) res.writeContinue();
+          }
+          return it.next();
+        },
+        return(value?: unknown) {
+          return it.return ? it.return(value) : Promise.resolve({ done: true as const, value: undefined });
+        },
+      };
+    },
+  };
 }

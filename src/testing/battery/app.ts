@@ -16,6 +16,7 @@
  *   /unicode         non-ASCII text as string chunks
  *   /bytes           all 256 byte values
  *   /big/N           N bytes (pattern i & 255) as 64 KiB generator chunks; /big-array/N one array
+ *   /sized/N         N pattern bytes with the app's own Content-Length (what HEAD should answer)
  *   /write           write() from startResponse, then an iterable
  *   /literal/NAME    fixed bodies: "crlf" (looks like headers), "newlines"
  *   /cl-long, /cl-short   an app that breaks its own Content-Length
@@ -187,6 +188,11 @@ export function referenceApp(environ: Environ, startResponse: StartResponse): Re
       return (function* () {
         for (let off = 0; off < n; off += 65536) yield pattern(off, Math.min(65536, n - off));
       })();
+    }
+    case "sized": {
+      const n = Number(parts[2]);
+      startResponse("200 OK", [["Content-Type", "application/octet-stream"], ["Content-Length", String(n)]]);
+      return [pattern(0, n)];
     }
     case "write": {
       const write = startResponse("200 OK", [TEXT]);

@@ -59,14 +59,24 @@ export const responseCases: BatteryCase[] = [
   },
   {
     id: "response-head",
-    description: "HEAD: headers as for GET (Content-Length included), no body bytes",
-    needs: ["contentLength"],
+    description: "HEAD: the app's own Content-Length goes out, no body bytes (head-no-body)",
+    needs: ["contentLength", "keepAlive"],
     async run(ctx) {
-      const get = await ctx.request({ path: "/big-array/1000" });
+      const get = await ctx.request({ path: "/sized/1000" });
       expectStatus(get, 200, Buffer.from(pattern(0, 1000)));
-      const head = await ctx.request({ method: "HEAD", path: "/big-array/1000" });
-      expectStatus(head, 200);
-      assert.equal(header(head, "content-length"), "1000");
+      assert.equal(header(get, "content-length"), "1000");
+      const conn = await ctx.connect();
+      try {
+        await conn.write(ctx.encode({ method: "HEAD", path: "/sized/1000", keepAlive: true }));
+        const head = await conn.readResponse({ head: true });
+        expectStatus(head, 200);
+        assert.equal(header(head, "content-length"), "1000");
+        // Body bytes sent anyway would be parsed as the next status line here.
+        await conn.write(ctx.encode({ path: "/query?after-head" }));
+        expectStatus(await conn.readResponse(), 200, "after-head");
+      } finally {
+        conn.destroy();
+      }
     },
   },
   {
