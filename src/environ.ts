@@ -203,7 +203,8 @@ export function environFromParams(params: CgiParams, options: EnvironOptions = {
   env.QUERY_STRING ??= "";
   // nginx sends `SERVER_NAME $server_name`, which is "" when the server block has no
   // server_name (the usual catch-all): fall back to the Host header's name, as HTTP does.
-  if (!env.SERVER_NAME) env.SERVER_NAME = hostName(env.HTTP_HOST) || "localhost";
+  // uWSGI's router with --http-server-name-as-http-host sends the whole Host, port included.
+  env.SERVER_NAME = hostName(env.SERVER_NAME) || hostName(env.HTTP_HOST) || "localhost";
   env.SERVER_PORT ||= "80";
   const proto = env.SERVER_PROTOCOL;
   if (!proto || proto === "INCLUDED") env.SERVER_PROTOCOL = "HTTP/1.0";
@@ -243,9 +244,13 @@ export function environFromParams(params: CgiParams, options: EnvironOptions = {
 
 /** The name part of a Host header value (`example.com:8080` → `example.com`, `[::1]:80` → `[::1]`). */
 function hostName(host: string | undefined): string {
-  if (host === undefined) return "";
+  if (!host) return "";
   const colon = host.lastIndexOf(":");
-  return colon > 0 && host.indexOf("]", colon) < 0 ? host.slice(0, colon) : host;
+  if (colon <= 0) return host;
+  const name = host.slice(0, colon);
+  // A bare IPv6 address (`::1`) has colons but no port; a bracketed one (`[::1]:80`) has both.
+  if (name.includes(":") && !name.endsWith("]")) return host;
+  return name;
 }
 
 /** Reconstruct `[lower-case name, value]` request headers from `HTTP_*` keys (for scopes). */
