@@ -37,6 +37,14 @@ export function paramsFromEnv(env: Record<string, string | undefined> = process.
   if (lossy !== null && env === process.env) restoreRawValues(params, lossy);
   // httpoxy (CVE-2016-5385): HTTP_PROXY in a CGI environment is the client's `Proxy` header.
   delete params.HTTP_PROXY;
+  // busybox httpd (1.35) always says SERVER_PORT=80, whatever port it listens on; the Host
+  // header has the port the client used, which is what URL reconstruction needs.
+  const software = params.SERVER_SOFTWARE;
+  if (software !== undefined && software.startsWith("busybox httpd")) {
+    const host = params.HTTP_HOST ?? "";
+    const colon = host.lastIndexOf(":");
+    if (colon > 0 && host.indexOf("]", colon) < 0 && /^\d+$/.test(host.slice(colon + 1))) params.SERVER_PORT = host.slice(colon + 1);
+  }
   return params;
 }
 

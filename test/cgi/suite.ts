@@ -53,9 +53,9 @@ export function cgiServerSuite(kind: ServerKind, opts: SuiteOptions): void {
       stage.app("throws.ts", join(FIXTURES, "broken.ts"));
       server = (await startServer(kind, stage, { TSGI_BATTERY_STATE: stage.state }))!;
       // The first request of each script fills the cache (esbuild); later ones start warm.
-      for (const s of ["battery.ts/", "checks.ts/env", "nph-checks.ts/env", "throws.ts/"]) {
+      for (const s of ["battery.ts/x", "checks.ts/env", "nph-checks.ts/env", "throws.ts/x"]) {
         const r = await get(server, `/cgi-bin/${s}`);
-        if (s !== "throws.ts/") assert.equal(r.status, 200, `warm-up of ${s}: ${r.status} ${r.body.toString().slice(0, 300)}\n${server.errorLog().slice(-2000)}`);
+        if (s !== "throws.ts/x") assert.equal(r.status, 200, `warm-up of ${s}: ${r.status} ${r.body.toString().slice(0, 300)}\n${server.errorLog().slice(-2000)}`);
       }
     });
     after(async () => {
