@@ -3,7 +3,7 @@
  * (async apps). The Gateway builds a scope from CGI keys; bridges and middleware also go back.
  */
 import { addHeaders, bytesToByteString, decodeUtf8, type CgiEnviron } from "./environ.ts";
-import type { Header, HttpScope } from "./spec.ts";
+import { TSGI_VERSION, type Environ, type ErrorStream, type Header, type HttpScope, type InputStream } from "./spec.ts";
 
 const TSGI_SCOPE = { version: "1.0", spec_version: "1.0" } as const;
 const encoder = new TextEncoder();
@@ -82,4 +82,32 @@ export function environFromScope(scope: HttpScope, withHeaders = true): CgiEnvir
   for (const [name, value] of scope.headers) flat.push(name, value);
   addHeaders(env, flat);
   return env;
+}
+
+/** The `tsgi.*` values of an environ other than the version. */
+export interface TsgiValues {
+  input: InputStream;
+  errors: ErrorStream;
+  multithread: boolean;
+  multiprocess: boolean;
+  runOnce: boolean;
+}
+
+/**
+ * A sync app's environ: CGI keys plus the `tsgi.*` keys, as a new object. The `tsgi.*` keys are
+ * laid out first and the CGI keys copied after: adding seven dotted keys to an existing copy
+ * pushed V8 into slow (dictionary) objects and cost several microseconds per request.
+ */
+export function makeEnviron(cgi: CgiEnviron, v: TsgiValues): Environ {
+  const e: Record<string, unknown> = {
+    "tsgi.version": TSGI_VERSION,
+    "tsgi.url_scheme": cgi.HTTPS === "on" ? "https" : "http",
+    "tsgi.input": v.input,
+    "tsgi.errors": v.errors,
+    "tsgi.multithread": v.multithread,
+    "tsgi.multiprocess": v.multiprocess,
+    "tsgi.run_once": v.runOnce,
+  };
+  for (const k in cgi) e[k] = cgi[k];
+  return e as Environ;
 }

@@ -9,8 +9,8 @@ import { FileInput, MemoryInput, collectInput } from "../input.ts";
 import { asyncApp } from "../kind.ts";
 import { ResponseWriter, type Log } from "../response.ts";
 import { runSync } from "../run-sync.ts";
-import { environFromScope } from "../scope.ts";
-import { TSGI_VERSION, type AsyncApp, type Environ, type ErrorStream, type Receive, type SyncApp } from "../spec.ts";
+import { environFromScope, makeEnviron } from "../scope.ts";
+import type { AsyncApp, ErrorStream, Receive, SyncApp } from "../spec.ts";
 import { SendSink } from "./send-sink.ts";
 
 export interface SyncToAsyncOptions {
@@ -64,14 +64,13 @@ export function syncToAsync(app: SyncApp, options: SyncToAsyncOptions = {}): Asy
       tmpDir: options.tmpDir,
     });
     if (env.CONTENT_LENGTH === undefined && input.length > 0) env.CONTENT_LENGTH = String(input.length);
-    const environ = env as unknown as Environ;
-    environ["tsgi.version"] = TSGI_VERSION;
-    environ["tsgi.url_scheme"] = scope.scheme === "https" ? "https" : "http";
-    environ["tsgi.input"] = input;
-    environ["tsgi.errors"] = errors;
-    environ["tsgi.multithread"] = options.multithread ?? false;
-    environ["tsgi.multiprocess"] = options.multiprocess ?? false;
-    environ["tsgi.run_once"] = options.runOnce ?? false;
+    const environ = makeEnviron(env, {
+      input,
+      errors,
+      multithread: options.multithread ?? false,
+      multiprocess: options.multiprocess ?? false,
+      runOnce: options.runOnce ?? false,
+    });
 
     const sink = new SendSink(send);
     const label = `${env.REQUEST_METHOD} ${env.REQUEST_URI}`;

@@ -18,8 +18,8 @@ import { ResponseWriter, type Log } from "../response.ts";
 import { runAsync } from "../run-async.ts";
 import { capBody, toRequest, urlSafe } from "../run-fetch.ts";
 import { runSync } from "../run-sync.ts";
-import { scopeFromEnviron } from "../scope.ts";
-import { TSGI_VERSION, type App, type AsyncApp, type Environ, type ErrorStream, type FetchHandler, type FetchObject, type Header, type SyncApp } from "../spec.ts";
+import { makeEnviron, scopeFromEnviron } from "../scope.ts";
+import { type App, type AsyncApp, type ErrorStream, type FetchHandler, type FetchObject, type Header, type SyncApp } from "../spec.ts";
 import type { Handler, Req, Res } from "./types.ts";
 
 export interface HandlerOptions {
@@ -52,13 +52,19 @@ const stderrLog: Log = (line) => void process.stderr.write(`tsgi: ${line}\n`);
 
 /** The request's CGI keys, with REQUEST_URI rebuilt if a middleware rewrote the path. */
 export function currentEnv(req: Req, pathInfoOnly = false): CgiEnviron {
-  const env: CgiEnviron = { ...req.env };
+  const env = syncedEnv(req, pathInfoOnly);
+  return env === req.env ? { ...env } : env;
+}
+
+/** Like currentEnv, but `req.env` itself (not a copy) when it needs no change. */
+function syncedEnv(req: Req, pathInfoOnly: boolean): Readonly<CgiEnviron> {
+  const env = req.env;
   const path = pathInfoOnly ? env.PATH_INFO || "/" : env.SCRIPT_NAME + env.PATH_INFO;
   const uri = env.REQUEST_URI;
   const q = uri === undefined ? -1 : uri.indexOf("?");
   const uriPath = uri === undefined ? undefined : q < 0 ? uri : uri.slice(0, q);
   if (uriPath === undefined || uriPath.charCodeAt(0) !== 47 || percentDecode(uriPath) !== path) {
-    env.REQUEST_URI = urlSafe(path.replaceAll("%", "%25").replaceAll("?", "%3F")) + (env.QUERY_STRING ? "?" + env.QUERY_STRING : "");
+    return { ...env, REQUEST_URI: urlSafe(path.replaceAll("%", "%25").replaceAll("?", "%3F")) + (env.QUERY_STRING ? "?" + env.QUERY_STRING : "") };
   }
   return env;
 }
@@ -130,21 +136,21 @@ export function appHandler(app: App, options: HandlerOptions = {}): Handler {
     };
   }
   return async (req) => {
-    const env = currentEnv(req);
-    addHeaders(env, flat(req.headers));
-    const expected = announced(env.CONTENT_LENGTH);
+    const expected = announced(req.headers.find((h) => h[0] === "content-length")?.[1]);
     const input: MemoryInput | FileInput = req.body === null || expected === 0
       ? new MemoryInput(EMPTY)
       : await collectInput(req.body, { maxBody, spillThreshold: options.spillThreshold ?? 1024 * 1024, expected, tmpDir: options.tmpDir });
+    // One new object: tsgi keys, CGI keys, then the headers (copying twice cost more than the app).
+    const environ = makeEnviron(syncedEnv(req, false), {
+      input,
+      errors: options.errors ?? stderr,
+      multithread: options.multithread ?? false,
+      multiprocess: options.multiprocess ?? false,
+      runOnce: options.runOnce ?? false,
+    });
+    const env = environ as unknown as CgiEnviron;
+    addHeaders(env, flat(req.headers));
     if (expected === undefined && input.length > 0) env.CONTENT_LENGTH = String(input.length);
-    const environ = env as unknown as Environ;
-    environ["tsgi.version"] = TSGI_VERSION;
-    environ["tsgi.url_scheme"] = env.HTTPS === "on" ? "https" : "http";
-    environ["tsgi.input"] = input;
-    environ["tsgi.errors"] = options.errors ?? stderr;
-    environ["tsgi.multithread"] = options.multithread ?? false;
-    environ["tsgi.multiprocess"] = options.multiprocess ?? false;
-    environ["tsgi.run_once"] = options.runOnce ?? false;
     const pipe = new PipeSink();
     const label = `${env.REQUEST_METHOD} ${env.REQUEST_URI}`;
     const out = new ResponseWriter(pipe, env.REQUEST_METHOD === "HEAD", log, label);
