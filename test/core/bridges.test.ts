@@ -211,3 +211,17 @@ test("fromFetch: a handler that does not return a Response fails with a 500", as
   assert.equal(r.status, 500);
   assert.match(client.logs[0], /must return a Response/);
 });
+
+test("a Hono app: served directly, through fromFetch, and mounted with urlMap (path relative to the mount)", async () => {
+  const { Hono } = await import("hono");
+  const hono = new Hono();
+  hono.get("/hello/:name", (c) => c.text(`hi ${c.req.param("name")}`));
+  hono.post("/echo", async (c) => c.json({ got: await c.req.text() }));
+  const { urlMap } = await import("../../src/middleware/index.ts");
+  assert.equal((await request(hono, "/hello/ann")).text(), "hi ann");
+  assert.equal((await request(fromFetch(hono), "/hello/bob")).text(), "hi bob");
+  const mounted = urlMap({ "/api": hono });
+  assert.equal((await request(mounted, "/api/hello/cy")).text(), "hi cy");
+  assert.deepEqual((await request(mounted, "/api/echo", { method: "POST", body: "x" })).json(), { got: "x" });
+  assert.equal((await request(mounted, "/hello/cy")).status, 404);
+});
