@@ -58,6 +58,8 @@ export interface ResponseSink {
    * the connection without a terminating chunk.
    */
   abort(reason: unknown): void;
+  // The core also calls `abort` (never `end`) when the peer went away mid-response, so every
+  // response ends with exactly one `end` or `abort` and a sink can always release its resources.
   /** True once the peer has gone away; the core stops producing. */
   readonly closed: boolean;
   /** Call `listener` once when the peer goes away before `end`. */
