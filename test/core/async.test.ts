@@ -151,7 +151,7 @@ function lifespanApp(behaviour: "complete" | "failed" | "raise" | "return"): { a
   return { app, log };
 }
 
-test("lifespan complete: startup before requests, state shallow-copied per request (lifespan-state), shutdown waits", async () => {
+test("lifespan complete (lifespan-startup): startup before requests, state shallow-copied per request (lifespan-state), shutdown waits", async () => {
   const { app: a, log } = lifespanApp("complete");
   const client = new TestClient(a);
   await client.startup();
@@ -164,7 +164,21 @@ test("lifespan complete: startup before requests, state shallow-copied per reque
   assert.deepEqual(log, ["lifespan.startup", 'request sees {"id":1}', 'request sees {"id":1}', "lifespan.shutdown"]);
 });
 
-test("lifespan failed: startup rejects with LifespanError carrying the message", async () => {
+test("lifespan failed (lifespan-startup): startup rejects with LifespanError; startup waits for the app's answer", async () => {
+  let answer: (() => void) | null = null;
+  const slow: AsyncApp = asyncApp(async (scope, receive, send) => {
+    if (scope.type !== "lifespan") return;
+    await receive();
+    await new Promise<void>((r) => (answer = r));
+    await send({ type: "lifespan.startup.complete" });
+  });
+  let ready = false;
+  const started = new Lifespan(slow).startup().then(() => void (ready = true));
+  await tick(10);
+  assert.equal(ready, false);
+  answer!();
+  await started;
+  assert.equal(ready, true);
   const l = new Lifespan(lifespanApp("failed").app);
   await assert.rejects(l.startup(), (err: unknown) => err instanceof LifespanError && /db down/.test(err.message));
 });
