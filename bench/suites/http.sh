@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# HTTP: the same 13-byte hello, in one run, loaded by wrk in alternating rounds:
+#   node-http    raw node:http (the baseline every ratio is against)
+#   hono-node    a Hono app on @hono/node-server
+#   tsgi-sync    tsgi serve, a sync (WSGI-style) app        -- target >= 0.95x node-http
+#   tsgi-async   tsgi serve, an async (ASGI-style) app
+#   tsgi-hono    tsgi serve, the Hono app of hono-node, as is
+# Every server is one node process on 127.0.0.1; wrk -t2 -c$CONNS over keep-alive.
+# Prints each round, then medians of req/s and p99 and the ratios to node-http.
+# BENCH_QUICK=1: one short round per target (CI: proves the script runs; figures mean nothing).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+unset NODE_EXTRA_CA_CERTS  # ~55 ms per node start, and not what production has
+if [ "${BENCH_QUICK:-0}" = 1 ]; then ROUNDS=1 DURATION=2s WARMUP=1s; else ROUNDS=${ROUNDS:-5} DURATION=${DURATION:-8s} WARMUP=${WARMUP:-2s}; fi
+CONNS=${CONNS:-50}
+command -v wrk >/dev/null || { echo "http: wrk not found (apt-get install wrk)" >&2; exit 1; }
+[ -f dist/src/cli/tsgi.js ] || { echo "http: dist/ missing (npm run build)" >&2; exit 1; }
+[ -f node_modules/@hono/node-server/package.json ] || { echo "http: @hono/node-server missing (npm install)" >&2; exit 1; }
+
+RUN=$(mktemp -d /tmp/tsgi-bench-http.XXXXXX)
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$RUN"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# bg NAME CMD...: own session (stopped by PID alone), output in $RUN/NAME.log
+bg() { local name=$1; shift; setsid "$@" >"$RUN/$name.log" 2>&1 </dev/null & PIDS+=($!); }
+
+ORDER=(node-http hono-node tsgi-sync tsgi-async tsgi-hono)
+declare -A PORT
+for n in "${ORDER[@]}"; do PORT[$n]=$(free_port); done
+bg node-http node bench/http/raw-node.mjs "${PORT[node-http]}"
+bg hono-node node bench/http/hono-node.mjs "${PORT[hono-node]}"
+bg tsgi-sync node dist/src/cli/tsgi.js serve bench/http/hello-sync.ts --http "127.0.0.1:${PORT[tsgi-sync]}"
+bg tsgi-async node dist/src/cli/tsgi.js serve bench/http/hello-async.ts --http "127.0.0.1:${PORT[tsgi-async]}"
+bg tsgi-hono node dist/src/cli/tsgi.js serve bench/http/hello-hono.ts --http "127.0.0.1:${PORT[tsgi-hono]}"
+
+for n in "${ORDER[@]}"; do
+  ok=
+  for _ in $(seq 150); do
+    if [ "$(curl -s "http://127.0.0.1:${PORT[$n]}/" 2>/dev/null)" = "Hello, World!" ]; then ok=1; break; fi
+    sleep 0.1
+  done
+  [ -n "$ok" ] || { echo "http: $n does not answer Hello, World!" >&2; for f in "$RUN"/*.log; do echo "== $f"; tail -n 5 "$f"; done >&2; exit 1; }
+done
+
+measure() {  # measure NAME ROUND: warm-up, one wrk run; appends "req/s p99ms" to $RUN/NAME.runs
+  local url="http://127.0.0.1:${PORT[$1]}/" out line
+  wrk -t2 -c"$CONNS" -d"$WARMUP" "$url" >/dev/null
+  out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$url")
+  if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "http: $1 had errors:" >&2; grep "Non-2xx\|Socket errors" <<<"$out" >&2; fi
+  line=$(awk '/Requests\/sec/ {rps=$2} /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
+       END {printf "%.0f %.2f\n", rps, p99}' <<<"$out")
+  echo "$line" >>"$RUN/$1.runs"
+  printf '  round %d  %-11s %8s req/s  p99 %7s ms\n' "$2" "$1" "${line% *}" "${line#* }"
+}
+echo "http: hello (13 bytes), wrk -t2 -c$CONNS -d$DURATION after a $WARMUP warm-up, $ROUNDS alternating round(s)"
+for r in $(seq "$ROUNDS"); do
+  # Rotate the order every round, so that no target always runs first (or right after another).
+  for i in $(seq 0 $((${#ORDER[@]} - 1))); do
+    measure "${ORDER[$(((i + r - 1) % ${#ORDER[@]}))]}" "$r"
+  done
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+declare -A RPS P99
+for n in "${ORDER[@]}"; do
+  RPS[$n]=$(cut -d' ' -f1 "$RUN/$n.runs" | median)
+  P99[$n]=$(cut -d' ' -f2 "$RUN/$n.runs" | median)
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+echo "medians:"
+printf '  %-11s %10s %9s %14s\n' target req/s p99-ms "x node-http"
+for n in "${ORDER[@]}"; do printf '  %-11s %10s %9s %14s\n' "$n" "${RPS[$n]}" "${P99[$n]}" "$(ratio "${RPS[$n]}" "${RPS[node-http]}")"; done
+# Per-round ratios: rounds run back to back, so a ratio within one round is steadier than medians on a shared VM.
+printf '  tsgi-sync / node-http per round:'
+paste -d' ' "$RUN/tsgi-sync.runs" "$RUN/node-http.runs" | awk '{ printf " %.2f", ($3 > 0 ? $1 / $3 : 0) }'
+echo
+echo "tsgi-sync: $(ratio "${RPS[tsgi-sync]}" "${RPS[node-http]}")x node-http (target >= 0.95); tsgi-hono: $(ratio "${RPS[tsgi-hono]}" "${RPS[hono-node]}")x hono-node"
