@@ -34,7 +34,9 @@ export function paramsFromEnv(env: Record<string, string | undefined> = process.
     params[key] = bytesToByteString(encoder.encode(value));
     if (value.includes("\uFFFD")) (lossy ??= []).push(key);
   }
-  if (lossy !== null && env === process.env) restoreRawValues(params, lossy);
+  // Deno leaves variables that are not valid UTF-8 out of process.env altogether: add them too.
+  const missing = env === process.env && typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+  if ((lossy !== null || missing) && env === process.env) restoreRawValues(params, lossy ?? [], missing);
   // httpoxy (CVE-2016-5385): HTTP_PROXY in a CGI environment is the client's `Proxy` header.
   delete params.HTTP_PROXY;
   // busybox httpd (1.35) always says SERVER_PORT=80, whatever port it listens on; the Host
@@ -48,8 +50,11 @@ export function paramsFromEnv(env: Record<string, string | undefined> = process.
   return params;
 }
 
-/** Replace the named params with their raw bytes from /proc/self/environ, where it exists. */
-function restoreRawValues(params: CgiParams, keys: string[]): void {
+/**
+ * Replace the named params with their raw bytes from /proc/self/environ, where it exists;
+ * with `addMissing`, also add variables the runtime did not list.
+ */
+function restoreRawValues(params: CgiParams, keys: string[], addMissing = false): void {
   let raw: Buffer;
   try {
     raw = readFileSync("/proc/self/environ");
@@ -65,7 +70,7 @@ function restoreRawValues(params: CgiParams, keys: string[]): void {
     const eq = entry.indexOf(61); // "="
     if (eq <= 0) continue;
     const key = bytesToByteString(entry.subarray(0, eq));
-    if (wanted.has(key)) params[key] = bytesToByteString(entry.subarray(eq + 1));
+    if (wanted.has(key) || (addMissing && !(key in params))) params[key] = bytesToByteString(entry.subarray(eq + 1));
   }
 }
 
