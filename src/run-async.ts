@@ -48,6 +48,11 @@ export async function runAsync(
       } catch (err) {
         // A body over the limit or cut short: the app sees the client as gone.
         bodyDone = true;
+        if (err instanceof ClientDisconnected) {
+          // The body source saw the client leave (a bridge's receive loop): nobody to answer or log for.
+          leave();
+          return { type: "http.disconnect" };
+        }
         if (err instanceof BodyTooLarge || err instanceof BodyIncomplete) log(`${label}: ${err.message}`);
         else log(`${label}: request body failed: ${errorText(err)}`);
         if (!out.sent) out.fail(err instanceof BodyTooLarge ? 413 : 400, err instanceof BodyTooLarge ? "Content Too Large" : "Bad Request", err instanceof Error ? err.message + "\n" : "bad request body\n");
@@ -59,6 +64,10 @@ export async function runAsync(
         bodyDone = true;
         if (opts.expected !== undefined && received < opts.expected) {
           const err = new BodyIncomplete(opts.expected, received);
+          if (out.sink.closed) {
+            leave(); // the client left: a short body is no news, and there is nobody to answer
+            return { type: "http.disconnect" };
+          }
           log(`${label}: ${err.message}`);
           // Same answer as for sync apps: 400 while nothing went out, else a visible truncation.
           if (!out.sent) out.fail(400, "Bad Request", err.message + "\n");
@@ -138,7 +147,7 @@ export async function runAsync(
     else fail(err, out, log, label);
   } finally {
     // The sink gets its one final call even when the client left (it may hold resources).
-    if (!out.done && out.sink.closed) out.abort(new ClientDisconnected());
+    if (!out.done && (out.sink.closed || gone)) out.abort(new ClientDisconnected());
     wake();
   }
 }

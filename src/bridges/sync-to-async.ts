@@ -7,7 +7,7 @@
  */
 import { FileInput, MemoryInput, collectInput } from "../input.ts";
 import { asyncApp } from "../kind.ts";
-import { ResponseWriter, type Log } from "../response.ts";
+import { ClientDisconnected, ResponseWriter, type Log } from "../response.ts";
 import { runSync } from "../run-sync.ts";
 import { environFromScope, makeEnviron } from "../scope.ts";
 import type { AsyncApp, ErrorStream, Receive, SyncApp } from "../spec.ts";
@@ -29,9 +29,10 @@ export interface SyncToAsyncOptions {
 }
 
 /** Thrown when the client left while the bridge was reading the request body. */
-export class BodyDisconnected extends Error {
+export class BodyDisconnected extends ClientDisconnected {
   constructor() {
-    super("client disconnected while sending the request body");
+    super();
+    this.message = "client disconnected while sending the request body";
     this.name = "BodyDisconnected";
   }
 }

@@ -215,3 +215,21 @@ test("nested compose reuses the inner onion (no extra conversion)", async () => 
   assert.deepEqual(log, ["outer>", "inner>", "<inner", "<outer"]);
   assert.equal(getHeader(r.headers, "x-trace"), "inner");
 });
+
+test("a client leaving mid-request-body: the composed app and the core log nothing", async () => {
+  const { Gateway } = await import("../../src/index.ts");
+  const { MemorySink } = await import("../../src/testing/index.ts");
+  for (const inner of [syncEcho, asyncEcho]) {
+    const logs: string[] = [];
+    const sink = new MemorySink();
+    const body = (async function* () {
+      yield new TextEncoder().encode("part");
+      sink.disconnect();
+    })();
+    await new Gateway(compose(inner, async (req, next) => next(req)), { log: (l) => logs.push(l) })
+      .handleHttp({ method: "POST", target: "/", rawHeaders: ["Host", "h", "Content-Length", "100"], httpVersion: "1.1", scheme: "http", serverName: "h", serverPort: "80" }, body, sink);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(logs, []);
+    assert.equal(sink.status, 0);
+  }
+});
