@@ -63,6 +63,7 @@ done
 # --- start-up -------------------------------------------------------------------------------
 echo "--- process start-up (hyperfine -N, $RUNS+ runs per round, $ROUNDS rounds, clean CGI env)"
 for r in $(seq "$ROUNDS"); do
+  chmod 755 dist/src/cli/cgi-run.js  # a concurrent tsc rebuild may have rewritten it without +x
   args=()
   for n in "${NAMES[@]}"; do args+=(-n "$n" "$(cgi_env "${FILE[$n]}") $CGIBIN/${FILE[$n]}"); done
   [ -n "$WEBUSER" ] && args=() && for n in "${NAMES[@]}"; do
@@ -94,6 +95,7 @@ for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/cgi-bin/he
 echo "--- through Apache prefork + mod_cgi (wrk -t2 -c4 -d$DURATION, $ROUNDS rounds)"
 : >"$RUN/http.tsv"
 for r in $(seq "$ROUNDS"); do
+  chmod 755 dist/src/cli/cgi-run.js
   for n in "${NAMES[@]}"; do
     url=http://127.0.0.1:$PORT/cgi-bin/${FILE[$n]}
     body=$(curl -s "$url")
