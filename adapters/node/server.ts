@@ -39,6 +39,14 @@ export function requestListener(gateway: Gateway, scheme: "http" | "https" = "ht
   };
 }
 
+/** A listener's handler: as requestListener, plus `Connection: close` once the listener is stopping. */
+function stoppableListener(gateway: Gateway, scheme: "http" | "https", accessLog: ((line: string) => void) | undefined, state: { closing: boolean }) {
+  return function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (state.closing) res.shouldKeepAlive = false;
+    handle(gateway, scheme, accessLog, req, res, bodyOf(req));
+  };
+}
+
 function handle(gateway: Gateway, scheme: "http" | "https", accessLog: ((line: string) => void) | undefined, req: IncomingMessage, res: ServerResponse, body: AsyncIterable<Uint8Array> | null): void {
   const sock = req.socket;
   const remotePort = sock.remotePort;
@@ -68,13 +76,15 @@ function handle(gateway: Gateway, scheme: "http" | "https", accessLog: ((line: s
 /** Start one HTTP(S) listener for `gateway` on `target`. */
 export async function listen(gateway: Gateway, target: ListenTarget, options: NodeListenOptions = {}): Promise<Listener> {
   const scheme = options.tls ? "https" : "http";
-  const onRequest = requestListener(gateway, scheme, options.accessLog);
+  const state = { closing: false };
+  const onRequest = stoppableListener(gateway, scheme, options.accessLog, state);
   const server: Server = options.tls
     ? (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) as unknown as Server)
     : createHttpServer(onRequest);
   // Expect: 100-continue (RFC 9110 §10.1.1): answer 100 only when the app pulls the body, so a
   // request refused early (413, or an app that ignores the body) never invites the upload.
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    if (state.closing) res.shouldKeepAlive = false;
     handle(gateway, scheme, options.accessLog, req, res, continueOnPull(req, res));
   });
   server.keepAliveTimeout = (options.keepAliveTimeout ?? 5) * 1000;
@@ -90,8 +100,10 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: No
   let closing: Promise<void> | null = null;
   const close = (graceMs = 30_000) =>
     (closing ??= new Promise<void>((resolve) => {
-      // Stop accepting; connections close as their in-flight request ends (node answers
-      // requests on a closing server with `Connection: close`); idle ones close now.
+      // Stop accepting. Requests that arrive from now on are answered with `Connection: close`;
+      // connections close as their in-flight request ends (the sweep catches a connection as
+      // soon as it is idle), idle ones close now; past graceMs everything is cut.
+      state.closing = true;
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const hard = setTimeout(() => server.closeAllConnections(), graceMs);
       hard.unref();
