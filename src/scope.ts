@@ -51,10 +51,11 @@ export function environFromScope(scope: HttpScope, withHeaders = true): CgiEnvir
   const root = scope.root_path ?? "";
   let script: string;
   let info: string;
-  if (base !== undefined && typeof base.SCRIPT_NAME === "string" && typeof base.PATH_INFO === "string"
-    && decodeUtf8(base.SCRIPT_NAME) === root && decodeUtf8(base.SCRIPT_NAME + base.PATH_INFO) === scope.path) {
-    script = base.SCRIPT_NAME;
-    info = base.PATH_INFO;
+  const agrees = base !== undefined && typeof base.SCRIPT_NAME === "string" && typeof base.PATH_INFO === "string"
+    && decodeUtf8(base.SCRIPT_NAME) === root && decodeUtf8(base.SCRIPT_NAME + base.PATH_INFO) === scope.path;
+  if (agrees) {
+    script = base!.SCRIPT_NAME;
+    info = base!.PATH_INFO;
   } else {
     script = utf8ByteString(root);
     info = utf8ByteString(scope.path.startsWith(root) ? scope.path.slice(root.length) : scope.path);
@@ -62,16 +63,26 @@ export function environFromScope(scope: HttpScope, withHeaders = true): CgiEnvir
   if (script === "/") script = "";
   if (script === "" && info === "") info = "/";
   const query = scope.query_string ?? "";
-  const env: CgiEnviron = {
+  const env: CgiEnviron = {};
+  if (base !== undefined) {
+    // Gateway variables the scope has no field for (REMOTE_USER, DOCUMENT_ROOT, SSL_*...) carry
+    // over; header keys do not, since the scope's header list is the truth.
+    for (const k in base) {
+      if (!k.startsWith("HTTP_") && k !== "CONTENT_TYPE" && k !== "CONTENT_LENGTH" && k !== "HTTPS" && typeof base[k] === "string") env[k] = base[k];
+    }
+  }
+  Object.assign(env, {
     REQUEST_METHOD: scope.method,
     SCRIPT_NAME: script,
     PATH_INFO: info,
     QUERY_STRING: query,
-    REQUEST_URI: (scope.raw_path ?? script + info) + (query ? "?" + query : ""),
+    REQUEST_URI: agrees && base.REQUEST_URI !== undefined && base.QUERY_STRING === query
+      ? base.REQUEST_URI
+      : (scope.raw_path ?? script + info) + (query ? "?" + query : ""),
     SERVER_NAME: scope.server?.[0] ?? "localhost",
     SERVER_PORT: String(scope.server?.[1] ?? (scope.scheme === "https" ? 443 : 80)),
     SERVER_PROTOCOL: scope.http_version === "2" ? "HTTP/2" : "HTTP/" + (scope.http_version ?? "1.1"),
-  };
+  });
   if (scope.client) {
     env.REMOTE_ADDR = scope.client[0];
     env.REMOTE_PORT = String(scope.client[1]);

@@ -233,3 +233,18 @@ test("a client leaving mid-request-body: the composed app and the core log nothi
     assert.equal(sink.status, 0);
   }
 });
+
+test("gateway variables (REMOTE_USER, DOCUMENT_ROOT) and the raw REQUEST_URI reach a sync app through compose", async () => {
+  const { Gateway } = await import("../../src/index.ts");
+  const { MemorySink } = await import("../../src/testing/index.ts");
+  const app = (env: Environ, start: StartResponse) => {
+    start("200 OK", [["Content-Type", "text/plain"]]);
+    return [`${env.REMOTE_USER}|${env.DOCUMENT_ROOT}|${env.REQUEST_URI}|${env.PATH_INFO}|${env.HTTP_X_A}`];
+  };
+  const sink = new MemorySink();
+  await new Gateway(compose(app, async (req, next) => next(req)), { log: () => {} }).handleParams({
+    REQUEST_METHOD: "GET", SCRIPT_NAME: "", PATH_INFO: "/caf\u00c3\u00a9", REQUEST_URI: "/caf%C3%A9?q", QUERY_STRING: "q",
+    SERVER_NAME: "h", SERVER_PORT: "80", SERVER_PROTOCOL: "HTTP/1.1", REMOTE_USER: "ann", DOCUMENT_ROOT: "/srv", HTTP_X_A: "1",
+  }, null, sink);
+  assert.equal(sink.text(), "ann|/srv|/caf%C3%A9?q|/caf\u00c3\u00a9|1");
+});
