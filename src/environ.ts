@@ -167,16 +167,22 @@ export function environFromHttp(head: HttpHead, options: EnvironOptions = {}): C
   const host = env.HTTP_HOST;
   if (host !== undefined && host !== "") {
     // SERVER_NAME/PORT from Host, as gunicorn and Plack do, so URL reconstruction is right behind a proxy.
+    // A port that is not 1-5 digits (`Host: x:abc`, `Host: x:`) is ignored: the scheme's default.
     const colon = host.lastIndexOf(":");
-    if (colon > 0 && host.indexOf("]", colon) < 0) {
-      env.SERVER_NAME = host.slice(0, colon);
-      env.SERVER_PORT = host.slice(colon + 1) || head.serverPort;
-    } else {
-      env.SERVER_NAME = host;
-      env.SERVER_PORT = head.scheme === "https" ? "443" : "80";
-    }
+    const portText = colon > 0 && host.indexOf("]", colon) < 0 ? host.slice(colon + 1) : null;
+    env.SERVER_NAME = portText === null ? host : host.slice(0, colon);
+    env.SERVER_PORT = portText !== null && isPort(portText) ? portText : head.scheme === "https" ? "443" : "80";
   }
   return env;
+}
+
+function isPort(text: string): boolean {
+  if (text.length === 0 || text.length > 5) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return Number(text) <= 65535;
 }
 
 const PROXY_PREFIX = /^proxy:[a-z]+:\/\/[^/]*/;

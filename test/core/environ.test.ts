@@ -135,3 +135,17 @@ test("environ-keys: a sync app through the Gateway gets every required key", asy
   assert.equal(env.SERVER_PROTOCOL, "HTTP/1.1");
   assert.equal(env.HTTP_HOST, "testserver");
 });
+
+test("a Host port that is not a number falls back to the scheme's default port (server-name)", () => {
+  const head = (host: string, scheme: "http" | "https" = "http") => ({ method: "GET", target: "/", rawHeaders: ["Host", host], httpVersion: "1.1", scheme, serverName: "127.0.0.1", serverPort: "8000" });
+  assert.deepEqual(pick(environFromHttp(head("x:abc"))), ["x", "80"]);
+  assert.deepEqual(pick(environFromHttp(head("x:", "https"))), ["x", "443"]);
+  assert.deepEqual(pick(environFromHttp(head("x:99999"))), ["x", "80"]);
+  assert.deepEqual(pick(environFromHttp(head("x:8080"))), ["x", "8080"]);
+  assert.deepEqual(pick(environFromHttp(head("[::1]:81"))), ["[::1]", "81"]);
+  assert.deepEqual(pick(environFromHttp(head("[::1]"))), ["[::1]", "80"]);
+});
+
+function pick(env: Record<string, string>): [string, string] {
+  return [env.SERVER_NAME, env.SERVER_PORT];
+}
