@@ -3,13 +3,21 @@
  * responses as a Response (plain bytes when complete, else a pull-based stream), disconnects
  * seen through `request.signal`, graceful stop through `server.stop()`.
  */
-import { formatTarget, Gateway, Lifespan, type App, type GatewayOptions, type Listener, type ListenTarget } from "../../src/index.ts";
+import { chmodSync } from "node:fs";
+import { formatTarget, Gateway, Lifespan, type App, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
+import { logged } from "./access-log.ts";
 import { bodyOf, headOf, type Endpoints } from "./request.ts";
 import { canPassThrough, passThrough } from "./native-fetch.ts";
 import { FetchSink, internalError, isAbort } from "./sink.ts";
 import { bunGlobal, type BunServer } from "./types.ts";
 
 export interface BunListenOptions {
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string | Uint8Array; key: string | Uint8Array };
+  /** One combined-format line per request (written when the response starts). */
+  accessLog?: (line: string) => void;
+  /** File mode for a unix socket (e.g. 0o660). */
+  socketMode?: number;
   /**
    * Hand fetch-style apps the runtime's own Request and send their Response as is (see
    * native-fetch.ts). Default true; false sends every request through the core's fetch runner.
@@ -24,8 +32,9 @@ export interface BunListenOptions {
 /** The runtime's limits, said plainly: Bun.serve takes a port or a unix socket path, nothing else. */
 export function unsupportedTarget(target: ListenTarget): Error {
   return new Error(
-    `Bun cannot listen on an inherited file descriptor (fd:${"fd" in target ? target.fd : "?"}): Bun.serve has no fd option ` +
-      `and node:net's listen({fd}) is ignored on Bun (oven-sh/bun#22559). Listen on HOST:PORT or a unix socket path, or run under Node.`,
+    `cannot listen on http://fd:${"fd" in target ? target.fd : "?"}: Bun cannot serve HTTP on an inherited socket: Bun.serve has ` +
+      `no fd option, and Bun's node:http ignores listen({fd}) and binds a random port instead (oven-sh/bun#22559). ` +
+      `Give --http HOST:PORT or a socket path, or run tsgi under Node or Deno for socket activation.`,
   );
 }
 
@@ -39,7 +48,10 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
   const passFetch = options.nativeFetch !== false && gateway.kind === "fetch";
   const local: Endpoints = unix ? { serverName: "localhost", serverPort: "" } : { serverName: target.host, serverPort: String(target.port) };
 
-  const fetch = (request: Request, srv: BunServer): Response | Promise<Response> => {
+  const scheme = options.tls ? "https" : "http";
+  const accessLog = options.accessLog;
+
+  const handle = (request: Request, srv: BunServer): Response | Promise<Response> => {
     const ip = unix ? null : srv.requestIP(request);
     const at: Endpoints = ip === null ? local : {
       serverName: local.serverName,
@@ -47,7 +59,15 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
       remoteAddr: ip.address,
       remotePort: String(ip.port),
     };
-    const head = headOf(request, at);
+    const head = headOf(request, at, scheme);
+    if (accessLog) {
+      const t0 = performance.now();
+      return logged(respond(request, head), head, request, t0, accessLog);
+    }
+    return respond(request, head);
+  };
+
+  const respond = (request: Request, head: HttpHead): Response | Promise<Response> => {
     if (passFetch && canPassThrough(gateway, request)) return passThrough(gateway, request, head);
     const sink = new FetchSink(request.method === "HEAD");
     const done = gateway.handleHttp(head, bodyOf(request), sink);
@@ -65,7 +85,8 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
     idleTimeout: options.idleTimeout ?? 10,
     maxRequestBodySize: options.maxRequestBodySize ?? Number.MAX_SAFE_INTEGER,
     development: false,
-    fetch,
+    ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    fetch: handle,
     error(err) {
       if (isAbort(err)) return internalError();
       gateway.log(`Bun.serve: ${err.stack ?? err.message}`);
@@ -73,7 +94,8 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
     },
   });
   if (!unix && target.port === 0) local.serverPort = String(server.port);
-  const url = unix ? formatTarget("http", target) : formatTarget("http", { host: target.host, port: server.port ?? target.port });
+  if (unix && options.socketMode !== undefined) chmodSync(target.path, options.socketMode);
+  const url = unix ? formatTarget(scheme, target) : formatTarget(scheme, { host: target.host, port: server.port ?? target.port });
 
   let closing: Promise<void> | null = null;
   return {

@@ -26,6 +26,7 @@ export interface BunServeOptions {
   idleTimeout?: number;
   maxRequestBodySize?: number;
   development?: boolean;
+  tls?: { cert: string | Uint8Array; key: string | Uint8Array };
   fetch(request: Request, server: BunServer): Response | Promise<Response>;
   error?(error: Error): Response | Promise<Response>;
 }

@@ -2,5 +2,5 @@
  * `tsgi/deno`: serve any tsgi app on Deno.serve.
  * @module
  */
-export { listen, serve, unsupportedTarget, type DenoListenOptions, type DenoServeAppOptions } from "./server.ts";
+export { listen, serve, type DenoListenOptions, type DenoServeAppOptions } from "./server.ts";
 export type { RuntimeServer } from "../bun/server.ts";

@@ -3,7 +3,9 @@
  * responses as a Response (plain bytes when complete, else a pull-based stream), disconnects
  * seen through `request.signal`, graceful stop through `server.shutdown()`.
  */
-import { formatTarget, type App, type Gateway, type GatewayOptions, type Listener, type ListenTarget } from "../../src/index.ts";
+import { chmodSync } from "node:fs";
+import { formatTarget, type App, type Gateway, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
+import { logged } from "../bun/access-log.ts";
 import { bodyOf, headOf, type Endpoints } from "../bun/request.ts";
 import { serveWith, type RuntimeServer } from "../bun/server.ts";
 import { canPassThrough, passThrough } from "../bun/native-fetch.ts";
@@ -12,6 +14,12 @@ import { denoGlobal, type DenoServeInfo } from "./types.ts";
 
 /** Options of one Deno listener. */
 export interface DenoListenOptions {
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string | Uint8Array; key: string | Uint8Array };
+  /** One combined-format line per request (written when the response starts). */
+  accessLog?: (line: string) => void;
+  /** File mode for a unix socket (e.g. 0o660). */
+  socketMode?: number;
   /**
    * Hand fetch-style apps the runtime's own Request and send their Response as is (see
    * native-fetch.ts). Default true; false sends every request through the core's fetch runner.
@@ -19,24 +27,24 @@ export interface DenoListenOptions {
   nativeFetch?: boolean;
 }
 
-/** The runtime's limits, said plainly: Deno.serve takes a port or a unix socket path, nothing else. */
-export function unsupportedTarget(target: ListenTarget): Error {
-  return new Error(
-    `Deno cannot listen on an inherited file descriptor (fd:${"fd" in target ? target.fd : "?"}): Deno has no API to adopt a ` +
-      `listening socket (denoland/deno#14006). Listen on HOST:PORT or a unix socket path, or run under Node.`,
-  );
-}
-
 /** Start one HTTP listener for `gateway` on Deno. */
 export async function listen(gateway: Gateway, target: ListenTarget, options: DenoListenOptions = {}): Promise<Listener> {
   const Deno = denoGlobal();
   if (Deno === null) throw new Error("tsgi/deno runs on Deno only; on Node use tsgi/node, on Bun tsgi/bun");
-  if ("fd" in target) throw unsupportedTarget(target);
+  // Deno.serve cannot adopt a socket, but Deno's node:http can (verified with Deno 2.9).
+  if ("fd" in target) {
+    const { tls, ...rest } = options;
+    const node = await import("../node/index.ts");
+    return node.listen(gateway, target, { ...rest, tls: tls && { cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) } });
+  }
   const unix = "path" in target;
   const local: Endpoints = unix ? { serverName: "localhost", serverPort: "" } : { serverName: target.host, serverPort: String(target.port) };
   // Responses still streaming, so that a stop past its grace period can cut them.
   const streaming = new Set<FetchSink>();
   const passFetch = options.nativeFetch !== false && gateway.kind === "fetch";
+
+  const scheme = options.tls ? "https" : "http";
+  const accessLog = options.accessLog;
 
   const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
     const peer = info.remoteAddr;
@@ -46,7 +54,15 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
       remoteAddr: peer.hostname,
       remotePort: String(peer.port),
     };
-    const head = headOf(request, at);
+    const head = headOf(request, at, scheme);
+    if (accessLog) {
+      const t0 = performance.now();
+      return logged(respond(request, info, head), head, request, t0, accessLog);
+    }
+    return respond(request, info, head);
+  };
+
+  const respond = (request: Request, info: DenoServeInfo, head: HttpHead): Response | Promise<Response> => {
     if (passFetch && canPassThrough(gateway, request)) return passThrough(gateway, request, head);
     const sink = new FetchSink(request.method === "HEAD");
     const done = gateway.handleHttp(head, bodyOf(request), sink);
@@ -68,6 +84,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
   let port = unix ? 0 : target.port;
   const server = Deno.serve({
     ...(unix ? { path: target.path, transport: "unix" as const } : { port: target.port, hostname: target.host }),
+    ...(options.tls ? { cert: text(options.tls.cert), key: text(options.tls.key) } : {}),
     // Deno prints "Listening on ..." by default; the CLI prints its own line.
     onListen(addr) {
       if (addr.transport === "tcp") port = addr.port;
@@ -85,7 +102,8 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
     if (a.transport === "tcp") port = a.port;
     if (target.port === 0) local.serverPort = String(port);
   }
-  const url = unix ? formatTarget("http", target) : formatTarget("http", { host: target.host, port });
+  if (unix && options.socketMode !== undefined) chmodSync(target.path, options.socketMode);
+  const url = unix ? formatTarget(scheme, target) : formatTarget(scheme, { host: target.host, port });
 
   let closing: Promise<void> | null = null;
   return {
@@ -119,4 +137,8 @@ export interface DenoServeAppOptions extends GatewayOptions, DenoListenOptions {
 /** Serve `app` on Deno.serve; resolves once every address listens (after lifespan startup). */
 export async function serve(app: App, options: DenoServeAppOptions = {}): Promise<RuntimeServer> {
   return serveWith(listen, app, options);
+}
+
+function text(pem: string | Uint8Array): string {
+  return typeof pem === "string" ? pem : new TextDecoder().decode(pem);
 }

@@ -24,6 +24,8 @@ export interface DenoServeOptions {
   hostname?: string;
   path?: string;
   transport?: "tcp" | "unix";
+  cert?: string;
+  key?: string;
   signal?: AbortSignal;
   onListen?(addr: DenoAddr): void;
   onError?(error: unknown): Response | Promise<Response>;
