@@ -4,22 +4,64 @@
  * others start real processes through test/support/runtime.ts, so the runtime matrix reruns
  * this file under Bun and Deno.
  */
+import { rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { serve } from "../../adapters/node/index.ts";
 import app from "../../examples/hono-app.ts";
-import { stopAll } from "../support/process.ts";
+import * as fcgi from "../fastcgi/peers.ts";
+import { freePort, requirePeer, start, stopAll, waitForPort } from "../support/process.ts";
+import { ROOT, runtime, tsgiCommand } from "../support/runtime.ts";
+import * as uwsgi from "../uwsgi/peers.ts";
 import { honoChecks, type Carrier } from "./checks.ts";
 
+const APP = "examples/hono-app.ts";
 after(stopAll);
 
-describe("Hono app on tsgi/node (in process)", () => {
-  let carrier: Carrier;
-  let close: () => Promise<void>;
-  before(async () => {
-    const s = await serve(app, { listen: { host: "127.0.0.1", port: 0 }, log: () => {} });
-    close = s.close;
-    carrier = { base: s.urls[0], prefix: "", remoteAddr: "127.0.0.1" };
+/** Register every check against a carrier that `setup` starts. */
+function carrier(name: string, setup: () => Promise<Carrier>, skip: string | false = false): void {
+  describe(name, { skip }, () => {
+    let c: Carrier;
+    before(async () => {
+      c = await setup();
+    });
+    for (const [check, fn] of Object.entries(honoChecks)) test(check, () => fn(c));
   });
-  after(() => close());
-  for (const [name, check] of Object.entries(honoChecks)) test(name, () => check(carrier));
+}
+
+let closeInProcess: (() => Promise<void>) | null = null;
+after(() => closeInProcess?.());
+carrier("Hono app on tsgi/node (in process)", async () => {
+  const s = await serve(app, { listen: { host: "127.0.0.1", port: 0 }, log: () => {} });
+  closeInProcess = s.close;
+  return { base: s.urls[0], prefix: "", remoteAddr: "127.0.0.1" };
 });
+
+carrier(`Hono app on tsgi serve --http (${runtime()})`, async () => {
+  const port = await freePort();
+  const [cmd, args] = tsgiCommand(["serve", `${ROOT}/${APP}`, "--http", `127.0.0.1:${port}`]);
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  start(cmd, args, { env, cwd: ROOT });
+  await waitForPort({ host: "127.0.0.1", port }, 30_000);
+  return { base: `http://127.0.0.1:${port}`, prefix: "", remoteAddr: "127.0.0.1" };
+});
+
+const nginx = requirePeer("nginx", "nginx");
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+carrier(`Hono app behind nginx, FastCGI (${runtime()})`, async () => {
+  const dir = fcgi.tempDir();
+  dirs.push(dir);
+  const b = await fcgi.backend(dir, "tcp", APP);
+  const front = await fcgi.startNginx(nginx!, dir, "nginx-fastcgi.conf", { LOCATION: "/", MOUNT: "", BACKEND: b.addr });
+  return { base: front.baseUrl, prefix: "", remoteAddr: "127.0.0.1" };
+}, nginx === null ? "nginx not installed (apt-get install nginx)" : false);
+
+carrier(`Hono app behind nginx, uwsgi (${runtime()})`, async () => {
+  const dir = uwsgi.tempDir();
+  dirs.push(dir);
+  const b = await uwsgi.backend(dir, "unix", APP);
+  const front = await uwsgi.startNginx(nginx!, dir, "/", b.pass);
+  return { base: front.baseUrl, prefix: "", remoteAddr: "127.0.0.1" };
+}, nginx === null ? "nginx not installed (apt-get install nginx)" : false);
