@@ -1,5 +1,6 @@
 /** Drive a fetch-style app ((Request) => Response, or an object with fetch()) for one request. */
 import { HOP_BY_HOP, reasonPhrase, SpecError, validateHeaders } from "./headers.ts";
+import { BodyIncomplete, BodyTooLarge } from "./input.ts";
 import type { BodySource } from "./request.ts";
 import { ResponseWriter, type Log } from "./response.ts";
 import { fail } from "./run-sync.ts";
@@ -92,6 +93,10 @@ export async function runFetch(
     ac?.abort();
     reader?.cancel().catch(() => {});
   });
+  // A body over the limit or cut short surfaces inside the app as a failed stream; remember it
+  // so the client gets 413/400 rather than a 500 that blames the app.
+  let bodyError: BodyTooLarge | BodyIncomplete | null = null;
+  if (body !== null) body = watchBody(body, (err) => (bodyError = err));
   try {
     ac = new AbortController();
     let request: Request;
@@ -143,7 +148,24 @@ export async function runFetch(
     }
     out.end();
   } catch (err) {
+    const be = bodyError as BodyTooLarge | BodyIncomplete | null;
+    if (be !== null && !out.sent && !out.sink.closed) {
+      const tooLarge = be instanceof BodyTooLarge;
+      log(`${label}: ${be.message}; answered ${tooLarge ? 413 : 400}`);
+      out.fail(tooLarge ? 413 : 400, tooLarge ? "Content Too Large" : "Bad Request", be.message + "\n");
+      return;
+    }
     if (!out.sink.closed) fail(err, out, log, label);
     else out.abort(err);
+  }
+}
+
+/** Pass the body through, reporting a size-limit or truncation error to `onError` as it passes. */
+async function* watchBody(body: AsyncIterable<Uint8Array>, onError: (err: BodyTooLarge | BodyIncomplete) => void): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (err) {
+    if (err instanceof BodyTooLarge || err instanceof BodyIncomplete) onError(err);
+    throw err;
   }
 }

@@ -55,6 +55,19 @@ test("request-url: a Host that makes no URL gets 400 from the server, not a 500 
   await expectOk(app, 200, { headers: { Host: "good.example:8080" } });
 });
 
+test("body-limit: a streamed body over maxBody is answered 413 for fetch apps too, with one log line", async () => {
+  const app = async (req: Request) => new Response(`got ${(await req.arrayBuffer()).byteLength}`);
+  async function* chunks() {
+    for (let i = 0; i < 4; i++) yield new Uint8Array(8);
+  }
+  const { r, logs } = await run(app, "/", { method: "POST", body: chunks() }, { maxBody: 10 });
+  assert.equal(r.status, 413);
+  assert.equal(logs.length, 1);
+  assert.match(logs[0], /exceeds the limit of 10 bytes .*; answered 413$/);
+  const ok = await run(app, "/", { method: "POST", body: chunks() }, { maxBody: 32 });
+  assert.equal(ok.r.text(), "got 32");
+});
+
 test("app-kind: objects with fetch, markers, then arity and async-ness; anything else refused with advice", () => {
   assert.equal(appKind({ fetch() {} }), "fetch");
   assert.equal(appKind((_e: unknown, _s: unknown) => []), "sync");
