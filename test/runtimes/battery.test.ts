@@ -7,7 +7,7 @@ import { after, before, describe } from "node:test";
 import { runBattery } from "../../src/testing/index.ts";
 import { start, stopAll } from "../support/process.ts";
 import { ROOT } from "../support/runtime.ts";
-import { runtimeBin, waitForLine } from "./spawn.ts";
+import { RUNTIMES, runtimeBin, waitForLine } from "./spawn.ts";
 
 const FIXTURE = join(ROOT, "test/runtimes/fixtures/serve-app.ts");
 const APP = join(ROOT, "src/testing/battery/app.ts");
@@ -25,7 +25,7 @@ export const LIMITS = {
   },
 };
 
-for (const rt of ["bun", "deno"] as const) {
+for (const rt of RUNTIMES) {
   const bin = runtimeBin(rt);
   describe(`battery: tsgi/${rt}`, { skip: bin === null ? `${rt} is not installed (npm install installs it)` : false }, () => {
     let url = "";

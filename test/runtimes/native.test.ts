@@ -10,13 +10,13 @@ import { after, before, describe, test } from "node:test";
 import { start, stopAll, type Started } from "../support/process.ts";
 import { ROOT } from "../support/runtime.ts";
 import { fetchRaw, open, sleep } from "./client.ts";
-import { runtimeBin, waitForLine } from "./spawn.ts";
+import { RUNTIMES, runtimeBin, waitForLine } from "./spawn.ts";
 
 const FIXTURE = join(ROOT, "test/runtimes/fixtures/serve.ts");
 
 after(stopAll);
 
-for (const rt of ["bun", "deno"] as const) {
+for (const rt of RUNTIMES) {
   const bin = runtimeBin(rt);
   describe(`tsgi/${rt} on ${rt}`, { skip: bin === null ? `${rt} is not installed (npm install installs it)` : false }, () => {
     let dir: string;

@@ -5,6 +5,13 @@ import { IN_CI, type Started } from "../support/process.ts";
 import { ROOT } from "../support/runtime.ts";
 
 /**
+ * The runtimes these tests cover: both, or only the one TSGI_RUNTIME names (the matrix runs
+ * each cell on its own).
+ */
+export const RUNTIMES: ("bun" | "deno")[] =
+  process.env.TSGI_RUNTIME === "bun" ? ["bun"] : process.env.TSGI_RUNTIME === "deno" ? ["deno"] : ["bun", "deno"];
+
+/**
  * The narrowest Deno permissions tsgi needs: network, reading the app and its imports, writing
  * unix sockets and spilled request bodies, and the environment (TMPDIR, TSGI_* settings).
  */
