@@ -53,8 +53,8 @@ function byteString(buf: Uint8Array, start: number, end: number): string {
 }
 
 /**
- * Decode the vars block `buf[start, end)` into CGI params (a null-prototype object, so a key
- * such as `__proto__` is only data). Repeated `HTTP_*` keys (nginx before 1.23 sends one
+ * Decode the vars block `buf[start, end)` into CGI params (a `__proto__` key is dropped: it
+ * is no CGI variable, and on a plain object it would be a prototype). Repeated `HTTP_*` keys (nginx before 1.23 sends one
  * `HTTP_COOKIE` per Cookie header) are joined as HTTP does: `; ` for cookies, `, ` otherwise.
  * A repeated CGI key keeps the last value, except `CONTENT_LENGTH`: two different values
  * would make the body's framing ambiguous, so that is an error.
@@ -62,7 +62,10 @@ function byteString(buf: Uint8Array, start: number, end: number): string {
  * rejects both, and gunicorn too).
  */
 export function decodeVars(buf: Uint8Array, start: number, end: number): CgiParams {
-  const params: CgiParams = Object.create(null) as CgiParams;
+  // A plain object, not Object.create(null): V8 keeps it in fast mode (the front server sends
+  // the same keys in the same order every time, so hidden classes are shared), while a
+  // null-prototype object is a hash table from the start. `__proto__` is skipped instead.
+  const params: CgiParams = {};
   let i = start;
   while (i < end) {
     if (i + 2 > end) throw new UwsgiProtocolError(`vars block ends inside a key length at byte ${i - start} of ${end - start}`);
@@ -77,7 +80,8 @@ export function decodeVars(buf: Uint8Array, start: number, end: number): CgiPara
     if (i + vlen > end) throw new UwsgiProtocolError(`value of ${key} (${vlen} bytes) runs past the ${end - start}-byte vars block`);
     const value = byteString(buf, i, i + vlen);
     i += vlen;
-    const prev = params[key];
+    if (key === "__proto__") continue;
+    const prev = Object.prototype.hasOwnProperty.call(params, key) ? params[key] : undefined;
     if (prev === undefined) params[key] = value;
     else if (key === "HTTP_COOKIE") params[key] = prev + "; " + value;
     else if (key.startsWith("HTTP_")) params[key] = prev + ", " + value;

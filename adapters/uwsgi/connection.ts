@@ -43,9 +43,9 @@ type ConnSocket = Socket & { [kConn]: Connection };
 // connection costs no closures.
 function onData(this: ConnSocket, chunk: Buffer): void { this[kConn].data(chunk); }
 function onEnd(this: ConnSocket): void { this[kConn].peerEnd(); }
-function onTimeout(this: ConnSocket): void { this[kConn].timeout(); }
 function onError(this: ConnSocket): void { /* 'close' follows; a reset peer is not worth a log line */ }
 function onClose(this: ConnSocket): void { this[kConn].closed(); }
+function destroyAfterFinish(this: ConnSocket): void { this.destroy(); }
 
 export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint8Array> {
   private phase = HEAD;
@@ -60,6 +60,8 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
   private waiter: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void } | null = null;
   private peerEnded = false;
   private drained = 0;
+  /** CONTENT_LENGTH was valid or absent, so the body's end is known (else drain to EOF). */
+  private expectedKnown = false;
   private closeListeners: (() => void)[] | null = null;
   /** The response sink, once the request is parsed. */
   sink: UwsgiSink | null = null;
@@ -70,13 +72,25 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     (socket as ConnSocket)[kConn] = this;
     socket.on("data", onData);
     socket.on("end", onEnd);
-    socket.on("timeout", onTimeout);
     socket.on("error", onError);
     socket.on("close", onClose);
-    socket.setTimeout(limits.readTimeout);
+    this.arm();
+  }
+
+  /**
+   * Read-timeout bookkeeping without a timer per connection: `deadline` is checked by the
+   * listener's sweeper (server.ts), so arming is one assignment on the hot path.
+   */
+  deadline = 0;
+  private arm(): void {
+    if (this.limits.readTimeout > 0) this.deadline = Date.now() + this.limits.readTimeout;
+  }
+  private disarm(): void {
+    this.deadline = 0;
   }
 
   data(chunk: Buffer): void {
+    if (this.deadline !== 0) this.arm(); // progress: the timeout counts silence, not total time
     if (this.phase === HEAD) this.headData(chunk);
     else if (this.phase === BODY) this.bodyData(chunk);
     else if (this.phase === DRAIN) {
@@ -116,7 +130,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
   }
 
   private startRequest(params: Record<string, string>, rest: Buffer | null): void {
-    this.socket.setTimeout(0);
+    this.disarm();
     // The body is exactly CONTENT_LENGTH bytes (empty or absent: none). A malformed value is
     // answered 400 by the core; then we read no body and drain whatever follows.
     const cl = params.CONTENT_LENGTH || params.HTTP_CONTENT_LENGTH || "";
@@ -126,6 +140,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
       n = d >= 0 && d <= 9 ? n * 10 + d : -1;
     }
     this.expected = this.toRead = n > 0 ? n : 0;
+    this.expectedKnown = n >= 0 || cl.length === 0;
     if (rest !== null && this.toRead > 0) {
       this.queued = rest.length > this.toRead ? rest.subarray(0, this.toRead) : rest;
       this.toRead -= this.queued.length;
@@ -147,7 +162,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     const w = this.waiter;
     if (w !== null) {
       this.waiter = null;
-      this.socket.setTimeout(0);
+      this.disarm();
       this.socket.pause();
       this.received += chunk.length;
       w.resolve({ value: chunk, done: false });
@@ -173,7 +188,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     if (this.toRead === 0 || this.phase !== BODY || this.peerEnded || this.gone) return Promise.resolve(DONE);
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
-      this.socket.setTimeout(this.limits.readTimeout);
+      this.arm();
       this.socket.resume();
     });
   }
@@ -193,7 +208,13 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     if (this.gone) return;
     this.socket.end();
     if (this.peerEnded) return; // both sides done: the socket closes itself once our bytes are out
-    this.socket.setTimeout(this.limits.readTimeout);
+    if (this.toRead === 0 && this.phase === DRAIN && this.expectedKnown) {
+      // The whole request was read: nothing is left to drain, so close once our bytes are out
+      // (as uWSGI does) instead of waiting for the peer's FIN: one read and one event less.
+      this.socket.once("finish", destroyAfterFinish);
+      return;
+    }
+    this.arm();
     this.socket.resume();
   }
 
@@ -244,7 +265,9 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     this.wakeWaiter();
   }
 
+  /** Called by the sweeper once `deadline` has passed. */
   timeout(): void {
+    this.disarm();
     const secs = this.limits.readTimeout / 1000;
     if (this.phase === HEAD) {
       const got = this.head === null ? 0 : this.head.length;
@@ -253,7 +276,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     if (this.phase === BODY && this.waiter !== null) {
       const w = this.waiter;
       this.waiter = null;
-      this.socket.setTimeout(0);
+      this.disarm();
       this.socket.pause();
       w.reject(new BodyStalled(this.expected, this.received, this.limits.readTimeout));
       return;
@@ -283,12 +306,12 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
       const done = () => {
         this.socket.off("drain", done);
         this.socket.off("close", done);
-        if (!this.gone && this.waiter === null) this.socket.setTimeout(0);
+        if (this.waiter === null) this.disarm();
         resolve();
       };
       this.socket.on("drain", done);
       this.socket.on("close", done);
-      this.socket.setTimeout(this.limits.readTimeout);
+      this.arm();
     });
   }
 

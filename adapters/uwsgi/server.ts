@@ -19,10 +19,13 @@ export interface UwsgiOptions {
   bufferSize?: number;
   /**
    * Milliseconds to wait for bytes we need (the packet, a body chunk the app asked for) or for
-   * the peer to take response bytes, before closing with one log line. Default 60000, nginx's
+   * the peer to take response bytes, before closing with one log line; 0: wait forever.
+   * Default 60000, nginx's
    * `uwsgi_send_timeout`/`uwsgi_read_timeout`, so we never give up before the front server.
    */
   readTimeout?: number;
+  /** `tsgi serve --timeout`: the read timeout in seconds, used when readTimeout is not given; 0: none. */
+  timeout?: number;
   /** Bytes of unread request body read and dropped after the response before closing. Default 64 MiB. */
   drainLimit?: number;
   /** Permissions of a unix socket file, e.g. 0o660 (uWSGI's `chmod-socket`). Default: umask. */
@@ -35,15 +38,22 @@ export interface UwsgiOptions {
 export async function listen(gateway: Gateway, target: ListenTarget, options: UwsgiOptions = {}): Promise<Listener> {
   const limits: ConnectionLimits = {
     bufferSize: options.bufferSize ?? MAX_VARS_SIZE,
-    readTimeout: options.readTimeout ?? 60_000,
+    readTimeout: options.readTimeout ?? (options.timeout !== undefined ? options.timeout * 1000 : 60_000),
     drainLimit: options.drainLimit ?? 64 * 1024 * 1024,
   };
   if (!Number.isInteger(limits.bufferSize) || limits.bufferSize < 64 || limits.bufferSize > MAX_VARS_SIZE) {
     throw new RangeError(`uwsgi bufferSize must be an integer from 64 to 65535 (the protocol's maximum), got ${options.bufferSize}`);
   }
-  if (!(limits.readTimeout > 0)) throw new RangeError(`uwsgi readTimeout must be a positive number of milliseconds, got ${options.readTimeout}`);
+  if (!(limits.readTimeout >= 0)) throw new RangeError(`uwsgi readTimeout must be a number of milliseconds (0: none), got ${limits.readTimeout}`);
 
   const connections = new Set<Connection>();
+  // One timer for all connections: every `period` ms, time out those whose deadline passed.
+  const period = Math.min(1000, Math.max(20, limits.readTimeout / 4));
+  const sweeper = limits.readTimeout > 0 ? setInterval(() => {
+    const now = Date.now();
+    for (const c of connections) if (c.deadline !== 0 && now >= c.deadline) c.timeout();
+  }, period) : null;
+  sweeper?.unref();
   const forget = (c: Connection) => connections.delete(c);
   let idle: (() => void) | null = null;
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
@@ -75,13 +85,17 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
     close(graceMs = 30_000) {
       return (closing ??= new Promise<void>((resolve) => {
         server.close();
-        if (connections.size === 0) return resolve();
+        const done = () => {
+          if (sweeper !== null) clearInterval(sweeper);
+          resolve();
+        };
+        if (connections.size === 0) return done();
         const timer = setTimeout(() => {
           for (const c of connections) c.socket.destroy();
         }, graceMs);
         idle = () => {
           clearTimeout(timer);
-          resolve();
+          done();
         };
       }));
     },

@@ -42,10 +42,11 @@ test("repeated HTTP_* vars join as HTTP does (nginx 1.22 sends one HTTP_COOKIE p
   assert.deepEqual({ ...decodeVars(block, 0, block.length) }, { HTTP_COOKIE: "a=1; b=2", HTTP_ACCEPT: "x, y", SERVER_NAME: "b" });
 });
 
-test("a __proto__ key is data, not a prototype", () => {
-  const block = encodeVars([["__proto__", "x"]]);
+test("a __proto__ key is dropped, and keys named like Object.prototype members are plain data", () => {
+  const block = encodeVars([["__proto__", "x"], ["constructor", "c"], ["toString", "t"], ["A", "1"]]);
   const p = decodeVars(block, 0, block.length);
-  assert.equal(Object.getOwnPropertyDescriptor(p, "__proto__")?.value, "x");
+  assert.equal(Object.getPrototypeOf(p), Object.prototype);
+  assert.deepEqual(Object.entries(p), [["constructor", "c"], ["toString", "t"], ["A", "1"]]);
 });
 
 const bad: [string, number[], RegExp][] = [
