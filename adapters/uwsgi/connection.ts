@@ -20,6 +20,7 @@ export interface ConnectionLimits {
   bufferSize: number;
   readTimeout: number;
   drainLimit: number;
+  accessLog?: (line: string) => void;
 }
 
 const HEAD = 0, BODY = 1, RESPONSE = 2, DRAIN = 3;
@@ -148,7 +149,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     this.phase = BODY;
     this.socket.pause();
     const proto = params.SERVER_PROTOCOL === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1";
-    const sink = (this.sink = new UwsgiSink(this, proto));
+    const sink = (this.sink = new UwsgiSink(this, proto, this.limits.accessLog === undefined ? null : { log: this.limits.accessLog, params, t0: performance.now() }));
     this.gateway.handleParams(params, this.expected > 0 ? this : null, sink).then(undefined, (err) => {
       this.gateway.log(`uwsgi: internal error: ${err instanceof Error ? err.stack : String(err)}`);
       sink.abort(err);

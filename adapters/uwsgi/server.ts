@@ -30,6 +30,8 @@ export interface UwsgiOptions {
   drainLimit?: number;
   /** Permissions of a unix socket file, e.g. 0o660 (uWSGI's `chmod-socket`). Default: umask. */
   socketMode?: number;
+  /** `tsgi serve --access-log`: one line per request (combined log format plus duration). */
+  accessLog?: (line: string) => void;
   /** Listen backlog (uWSGI's `listen`, default 100 there). Default 511. */
   backlog?: number;
 }
@@ -40,6 +42,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
     bufferSize: options.bufferSize ?? MAX_VARS_SIZE,
     readTimeout: options.readTimeout ?? (options.timeout !== undefined ? options.timeout * 1000 : 60_000),
     drainLimit: options.drainLimit ?? 64 * 1024 * 1024,
+    accessLog: options.accessLog,
   };
   if (!Number.isInteger(limits.bufferSize) || limits.bufferSize < 64 || limits.bufferSize > MAX_VARS_SIZE) {
     throw new RangeError(`uwsgi bufferSize must be an integer from 64 to 65535 (the protocol's maximum), got ${options.bufferSize}`);

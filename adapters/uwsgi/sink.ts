@@ -16,8 +16,11 @@ export class UwsgiSink implements ResponseSink {
   private finished = false;
   private corked = false;
 
+  private status = 0;
+  private bytes = 0;
+
   /** `version` is the status line's HTTP version: the request's, HTTP/1.0 or HTTP/1.1. */
-  constructor(private readonly conn: Connection, private readonly version: string) {}
+  constructor(private readonly conn: Connection, private readonly version: string, private readonly access: AccessContext | null = null) {}
 
   get closed(): boolean {
     return !this.finished && this.conn.gone;
@@ -30,6 +33,7 @@ export class UwsgiSink implements ResponseSink {
   start(status: number, reason: string, headers: Header[]): void {
     // Header names and values are byte strings the core validated (no CR, LF, NUL, nothing
     // above U+00FF), so latin1 writes them byte for byte.
+    this.status = status;
     let head = this.version + " " + status + " " + reason + "\r\n";
     for (let i = 0; i < headers.length; i++) head += headers[i][0] + ": " + headers[i][1] + "\r\n";
     head += "\r\n";
@@ -44,6 +48,7 @@ export class UwsgiSink implements ResponseSink {
   write(chunk: Uint8Array): void | Promise<void> {
     if (this.conn.gone) return;
     const socket = this.conn.socket;
+    this.bytes += chunk.length;
     const ok = socket.write(chunk);
     if (this.corked) {
       this.corked = false;
@@ -55,6 +60,7 @@ export class UwsgiSink implements ResponseSink {
   end(): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.access !== null) this.logAccess();
     if (this.corked) {
       this.corked = false;
       this.conn.socket.uncork();
@@ -65,12 +71,26 @@ export class UwsgiSink implements ResponseSink {
   abort(_reason: unknown): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.access !== null) this.logAccess();
     if (this.corked) {
       this.corked = false;
       this.conn.socket.uncork();
     }
     this.conn.abortResponse();
   }
+
+  private logAccess(): void {
+    const { log, params: p, t0 } = this.access!;
+    const ms = (performance.now() - t0).toFixed(1);
+    log(`${p.REMOTE_ADDR || "-"} - - [${new Date().toISOString()}] "${p.REQUEST_METHOD} ${p.REQUEST_URI ?? p.PATH_INFO} ${p.SERVER_PROTOCOL}" ${this.status || "-"} ${this.bytes} ${ms}ms`);
+  }
+}
+
+/** What an access-log line needs from the request. */
+export interface AccessContext {
+  log: (line: string) => void;
+  params: Record<string, string>;
+  t0: number;
 }
 
 /** A complete plain-text HTTP response for requests the listener itself refuses. */

@@ -237,6 +237,20 @@ describe("uwsgi listener: mount, unix socket, close", () => {
     assert.equal(json(r).bodyLength, 10);
   });
 
+  test("accessLog: one line per request with method, URI, status and bytes", async () => {
+    const lines: string[] = [];
+    const listener = await listen(new Gateway(echo, { log: () => {} }), { host: "127.0.0.1", port: 0 }, { accessLog: (l) => lines.push(l) });
+    const port = Number(listener.url.split(":").pop());
+    try {
+      const r = await request({ host: "127.0.0.1", port }, nginxVars("GET", "/status/404?q"));
+      assert.equal(r.status, 404);
+      assert.equal(lines.length, 1);
+      assert.match(lines[0], /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/status\/404\?q HTTP\/1\.1" 404 0 [\d.]+ms$/);
+    } finally {
+      await listener.close(100);
+    }
+  });
+
   test("bad options are refused with the allowed range", async () => {
     await assert.rejects(listen(new Gateway(echo), { host: "127.0.0.1", port: 0 }, { bufferSize: 70000 }), /64 to 65535/);
   });

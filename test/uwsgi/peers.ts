@@ -41,7 +41,8 @@ function cliHasUwsgi(): boolean {
 export async function startTsgi(app: string, addr: string, mount?: string): Promise<Started> {
   const extra = mount ? ["--mount", mount] : [];
   let cmd: [string, string[]];
-  if (cliHasUwsgi()) cmd = tsgiCommand(["serve", join(ROOT, app), "--uwsgi", addr, ...extra]);
+  // Apache's workers run as www-data (when the tests run as root): the socket must be writable for them.
+  if (cliHasUwsgi()) cmd = tsgiCommand(["serve", join(ROOT, app), "--uwsgi", addr, ...extra, ...(addr.startsWith("/") ? ["--socket-mode", "666"] : [])]);
   else {
     // Until the CLI has --uwsgi: the same listener through test/uwsgi/serve.ts.
     const [file, name] = app.split(":");
