@@ -90,7 +90,7 @@ await Promise.all([worker(), worker()]);
 function cellText(r) {
   if (r === undefined) return "—";
   if (r.missing) return `no test (${r.file})`;
-  if (r.fail > 0 || r.code !== 0) return `FAIL (${r.fail} of ${r.pass + r.fail})`;
+  if (r.fail > 0 || r.code !== 0) return `FAIL (${Math.max(r.fail, r.failed.length)} not ok, ${r.pass} ok)`;
   return r.skip > 0 ? `pass (${r.pass}; ${r.skip} skipped)` : `pass (${r.pass})`;
 }
 
