@@ -96,6 +96,26 @@ async function sub(dir: string, name: string): Promise<{ port: number; path: str
   return { port, path };
 }
 
+/** Wait for a front server's port; if it never opens, say why (its output and error log). */
+async function up(name: string, proc: Started, port: number, log: string): Promise<void> {
+  try {
+    // A server that exits at once (a config error) fails now, not after waitForPort's 10 s.
+    let exited: () => void = () => {};
+    const early = new Promise<never>((_, reject) => {
+      exited = () => reject(new Error(`it exited with status ${proc.child.exitCode ?? proc.child.signalCode}`));
+      proc.child.once("exit", exited);
+    });
+    try {
+      await Promise.race([waitForPort({ host: "127.0.0.1", port }), early]);
+    } finally {
+      proc.child.off("exit", exited);
+      early.catch(() => {});
+    }
+  } catch (err) {
+    throw new Error(`${name} did not start: ${(err as Error).message}\n${proc.output()}${readLog(log)}`);
+  }
+}
+
 /** nginx (foreground, one worker) with `site` (an examples/deploy file) as its site. */
 export async function startNginx(bin: string, dir: string, site: string, values: Record<string, string>): Promise<Front> {
   const { port, path } = await sub(dir, "nginx");
@@ -115,7 +135,7 @@ http {
 }
 `);
   const proc = start(bin, ["-e", join(path, "error.log"), "-p", path + "/", "-c", join(path, "nginx.conf")]);
-  await waitForPort({ host: "127.0.0.1", port });
+  await up("nginx", proc, port, join(path, "error.log"));
   return { port, baseUrl: `http://127.0.0.1:${port}`, proc, errorLog: () => readLog(join(path, "error.log")) };
 }
 
@@ -140,7 +160,7 @@ ${extra}
 ${includes.join("\n")}
 `);
   const proc = start(bin, ["-f", join(path, "httpd.conf"), "-DFOREGROUND"]);
-  await waitForPort({ host: "127.0.0.1", port });
+  await up("apache2", proc, port, join(path, "error.log"));
   return { port, baseUrl: `http://127.0.0.1:${port}`, proc, errorLog: () => readLog(join(path, "error.log")) };
 }
 
@@ -158,7 +178,7 @@ include "${join(path, "fastcgi.conf")}"
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
   const proc = start(bin, ["-D", "-f", join(path, "lighttpd.conf")], { env });
-  await waitForPort({ host: "127.0.0.1", port });
+  await up("lighttpd", proc, port, join(path, "error.log"));
   return { port, baseUrl: `http://127.0.0.1:${port}`, proc, errorLog: () => readLog(join(path, "error.log")) };
 }
 
@@ -167,7 +187,7 @@ export async function startHaproxy(bin: string, dir: string, values: Record<stri
   const { port, path } = await sub(dir, "haproxy");
   writeFileSync(join(path, "haproxy.cfg"), render("haproxy-fcgi.cfg", { LISTEN: `127.0.0.1:${port}`, ...values }).replace("log-stderr global", "# log-stderr global"));
   const proc = start(bin, ["-db", "-f", join(path, "haproxy.cfg")]);
-  await waitForPort({ host: "127.0.0.1", port });
+  await up("haproxy", proc, port, "");
   return { port, baseUrl: `http://127.0.0.1:${port}`, proc, errorLog: () => proc.output() };
 }
 
