@@ -2,7 +2,7 @@
  * The FastCGI listener: TCP, a unix socket, or a listening socket inherited as fd 0 (how
  * lighttpd `bin-path`, spawn-fcgi and mod_fcgid start backends: fcgi-spec §2.2).
  */
-import { lstatSync, unlinkSync } from "node:fs";
+import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { formatTarget, type Gateway, type Listener, type ListenTarget, type Log } from "../../src/index.ts";
 import { Connection } from "./connection.ts";
@@ -28,6 +28,13 @@ export interface FastCgiOptions {
    * server owns them (fcgi-spec §3.5).
    */
   readTimeout?: number;
+  /** The same in seconds, as `tsgi serve --timeout` gives it; `readTimeout` wins when both are set. */
+  timeout?: number;
+  /**
+   * Permissions of a unix socket file, e.g. 0o660 (uWSGI's `chmod-socket`, PHP-FPM's
+   * `listen.mode`): the web server's user needs write permission to connect. Default: the umask's.
+   */
+  socketMode?: number;
   /**
    * Peer addresses allowed to connect over TCP, as the spec's FCGI_WEB_SERVER_ADDRS
    * environment variable lists them (§3.2); that variable is the default.
@@ -47,8 +54,13 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Fa
     maxReqs: options.maxReqs ?? 1024,
     multiplex: options.multiplex ?? true,
     maxParamsSize: options.maxParamsSize ?? 256 * 1024,
-    readTimeout: options.readTimeout ?? 60_000,
+    readTimeout: options.readTimeout ?? (options.timeout !== undefined ? options.timeout * 1000 : 60_000),
   };
+  if (!(ctx.readTimeout >= 0)) throw new RangeError(`fastcgi readTimeout must be a number of milliseconds (0: none), got ${ctx.readTimeout}`);
+  const mode = options.socketMode;
+  if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o777)) {
+    throw new RangeError(`fastcgi socketMode must be a file mode from 0 to 0o777 (e.g. 0o660), got ${mode}`);
+  }
   const allowed = allowList(options.webServerAddrs ?? process.env.FCGI_WEB_SERVER_ADDRS?.split(","));
   const conns = new Set<Connection>();
   const forget = (c: Connection) => conns.delete(c);
@@ -64,6 +76,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Fa
   server.maxConnections = ctx.maxConns;
 
   await bind(server, target);
+  if ("path" in target && mode !== undefined) chmodSync(target.path, mode);
   const address = server.address();
   const shown: ListenTarget = "port" in target && address !== null && typeof address === "object" ? { host: target.host, port: (address as AddressInfo).port } : target;
 

@@ -3,7 +3,12 @@
  * records, abort, streaming and the CGI response, byte for byte where the spec fixes them.
  */
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { Gateway } from "../../src/index.ts";
+import { listen } from "../../adapters/fastcgi/index.ts";
 import { asyncApp, gates, seen, serveApp, syncApp, type Running } from "./apps.ts";
 import { begin, cgi, Client, once, pairs, parseCgi, rec, request, stream, T } from "./client.ts";
 
@@ -302,5 +307,29 @@ describe("abort and input flow", () => {
     await c.send(stream(T.STDIN, 1, body, 32768));
     await c.closedByServer();
     assert.equal(err, null, "the server closed gracefully, without a reset");
+  });
+});
+
+describe("unix socket", () => {
+  test("socketMode sets the socket file's permissions; close removes the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsgi-fcgi-mode-"));
+    try {
+      for (const mode of [0o660, 0o666, 0o600]) {
+        const path = join(dir, `m${mode.toString(8)}.sock`);
+        const l = await listen(new Gateway(syncApp, { log: () => {} }), { path }, { socketMode: mode });
+        assert.equal(statSync(path).mode & 0o777, mode);
+        const r = await once({ path }, cgi("/"));
+        assert.equal(parseCgi(r.stdout).body.toString(), "hello");
+        await l.close(500);
+        assert.equal(existsSync(path), false);
+      }
+      const gw = new Gateway(syncApp, { log: () => {} });
+      for (const bad of [0o1777, -1, 1.5, Number.NaN]) {
+        await assert.rejects(listen(gw, { path: join(dir, "bad.sock") }, { socketMode: bad }), /socketMode must be a file mode from 0 to 0o777/);
+      }
+      assert.equal(existsSync(join(dir, "bad.sock")), false, "a bad mode is refused before binding");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -70,9 +70,8 @@ export async function startTsgi(app: string, addr: string, extra: string[] = [])
 /** A tsgi backend on TCP or a unix socket in `dir`: the process and its address. */
 export async function backend(dir: string, transport: "tcp" | "unix", app: string, extra: string[] = []): Promise<{ tsgi: Started; addr: string; tcp: boolean }> {
   const addr = transport === "tcp" ? `127.0.0.1:${await freePort()}` : join(dir, `tsgi-${Math.random().toString(36).slice(2)}.sock`);
-  const tsgi = await startTsgi(app, addr, extra);
-  // Apache's workers run as www-data: they need write permission on the socket file.
-  if (transport === "unix") chmodSync(addr, 0o666);
+  // Apache's (and cgi-fcgi's) workers run as www-data: they need write permission on the socket.
+  const tsgi = await startTsgi(app, addr, transport === "unix" ? ["--socket-mode", "666", ...extra] : extra);
   return { tsgi, addr, tcp: transport === "tcp" };
 }
 

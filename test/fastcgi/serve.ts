@@ -1,7 +1,7 @@
 /**
  * A tiny FastCGI server for tests and benches until (and besides) `tsgi serve --fastcgi`:
  *   node dist/test/fastcgi/serve.js APP[:export] ADDR [--mount /m] [--max-reqs N] [--read-timeout MS]
- *     [--max-params BYTES] [--no-multiplex] [--http ADDR]
+ *     [--max-params BYTES] [--no-multiplex] [--socket-mode OCTAL]
  * ADDR is HOST:PORT, a socket path, or fd:0. Prints "listening URL" lines on stdout once ready.
  */
 import { parseArgs } from "node:util";
@@ -17,6 +17,7 @@ const { positionals, values } = parseArgs({
     "read-timeout": { type: "string" },
     "max-params": { type: "string" },
     "no-multiplex": { type: "boolean" },
+    "socket-mode": { type: "string" },
   },
 });
 const [appSpec, addr] = positionals;
@@ -30,6 +31,7 @@ const listener = await listen(gateway, parseListenTarget(addr ?? "fd:0"), {
   readTimeout: num(values["read-timeout"]),
   maxParamsSize: num(values["max-params"]),
   multiplex: !values["no-multiplex"],
+  socketMode: values["socket-mode"] === undefined ? undefined : parseInt(values["socket-mode"], 8),
 });
 process.stdout.write(`listening ${listener.url}\n`);
 const stop = () => void listener.close(2000).then(() => lifespan.shutdown()).then(() => process.exit(0));
