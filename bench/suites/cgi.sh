@@ -33,11 +33,18 @@ trap 'exit 130' INT TERM
 CGIBIN=$RUN/cgi-bin BIN=$RUN/bin CACHE=$RUN/cache
 mkdir -p "$CGIBIN" "$BIN" "$CACHE" "$RUN/apache"
 chmod 755 "$CGIBIN" "$BIN" "$RUN/apache"
-chmod 755 dist/src/cli/cgi-run.js
-ln -s "$ROOT/dist/src/cli/cgi-run.js" "$BIN/cgi-run"
+# A private copy of tsgi (as npm would install it), so a rebuild of the checkout during the run
+# cannot change what is measured.
+TSGI=$RUN/tsgi
+mkdir -p "$TSGI"
+cp -r dist src adapters package.json "$TSGI/"
+ln -s "$ROOT/node_modules" "$TSGI/node_modules"
+chmod -R a+rX "$TSGI"
+chmod 755 "$TSGI/dist/src/cli/cgi-run.js"
+ln -s "$TSGI/dist/src/cli/cgi-run.js" "$BIN/cgi-run"
 WEBUSER=
 if [ "$(id -u)" = 0 ]; then WEBUSER=www-data; chown "$WEBUSER:" "$CACHE" "$RUN/apache"; fi
-subst() { sed -e "s|@ROOT@|$ROOT|g" -e "s|@BUN@|$BUN|g" "$1" >"$2"; }
+subst() { sed -e "s|@ROOT@|$TSGI|g" -e "s|@BUN@|$BUN|g" "$1" >"$2"; }
 cp bench/cgi/hello.ts bench/cgi/hello-wsgi.cgi bench/cgi/hello-sh.cgi bench/cgi/hello-node.cgi "$CGIBIN/"
 subst bench/cgi/hello-plain.mjs.in "$CGIBIN/hello-plain.mjs"
 subst bench/cgi/hello-bun.ts.in "$CGIBIN/hello-bun.ts"
@@ -63,7 +70,6 @@ done
 # --- start-up -------------------------------------------------------------------------------
 echo "--- process start-up (hyperfine -N, $RUNS+ runs per round, $ROUNDS rounds, clean CGI env)"
 for r in $(seq "$ROUNDS"); do
-  chmod 755 dist/src/cli/cgi-run.js  # a concurrent tsc rebuild may have rewritten it without +x
   args=()
   for n in "${NAMES[@]}"; do args+=(-n "$n" "$(cgi_env "${FILE[$n]}") $CGIBIN/${FILE[$n]}"); done
   [ -n "$WEBUSER" ] && args=() && for n in "${NAMES[@]}"; do
@@ -95,7 +101,6 @@ for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/cgi-bin/he
 echo "--- through Apache prefork + mod_cgi (wrk -t2 -c4 -d$DURATION, $ROUNDS rounds)"
 : >"$RUN/http.tsv"
 for r in $(seq "$ROUNDS"); do
-  chmod 755 dist/src/cli/cgi-run.js
   for n in "${NAMES[@]}"; do
     url=http://127.0.0.1:$PORT/cgi-bin/${FILE[$n]}
     body=$(curl -s "$url")
