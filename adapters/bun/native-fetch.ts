@@ -49,13 +49,18 @@ export function passThrough(gateway: Gateway, request: Request, head: HttpHead):
 /** The Response without hop-by-hop headers (a proxied upstream's Connection, Keep-Alive...). */
 function checked(r: Response): Response {
   const h = r.headers;
-  let hop = false;
-  for (const name of HOP_BY_HOP) if (h.has(name)) hop = true;
-  if (!hop) return r;
+  // One pass over the (few) response headers: cheaper than a has() per hop-by-hop name.
+  const seen = { hop: false };
+  h.forEach(findHop, seen);
+  if (!seen.hop) return r;
   const kept = new Headers();
   for (const [name, value] of h) if (!HOP_BY_HOP.has(name) && name !== "set-cookie") kept.append(name, value);
   for (const c of h.getSetCookie()) kept.append("set-cookie", c);
   return new Response(r.body, { status: r.status, statusText: r.statusText, headers: kept });
+}
+
+function findHop(this: { hop: boolean }, _value: string, name: string): void {
+  if (HOP_BY_HOP.has(name)) this.hop = true;
 }
 
 function notAResponse(gateway: Gateway, head: HttpHead, value: unknown): Response {
