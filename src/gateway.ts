@@ -47,7 +47,8 @@ export class Gateway {
   readonly mount: string | undefined;
   readonly log: Log;
   state: Record<string, unknown> | undefined;
-  private readonly maxBody: number;
+  /** Largest request body accepted, in bytes (adapters that bound bodies themselves read it). */
+  readonly maxBody: number;
   private readonly spillThreshold: number;
   private readonly tmpDir: string | undefined;
   private readonly errors: ErrorStream;

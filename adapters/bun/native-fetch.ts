@@ -17,16 +17,14 @@ const EMPTY = new Uint8Array(0);
 
 /**
  * True when `request` may bypass the core: the Gateway runs a fetch app and the request has no
- * body, or one whose Content-Length is within the Gateway's `maxBody` (when the Gateway
- * exposes it; otherwise bodies take the core's path, where the limit is enforced).
+ * body, or one whose Content-Length is within the Gateway's `maxBody`.
  */
 export function canPassThrough(gateway: Gateway, request: Request): boolean {
   if (gateway.kind !== "fetch") return false;
   if (request.body === null) return true;
   const cl = request.headers.get("content-length");
   if (cl === "0") return true;
-  const limit = (gateway as unknown as { maxBody?: unknown }).maxBody;
-  return cl !== null && typeof limit === "number" && /^\d{1,15}$/.test(cl) && Number(cl) <= limit;
+  return cl !== null && /^\d{1,15}$/.test(cl) && Number(cl) <= gateway.maxBody;
 }
 
 /** Call the gateway's fetch app with the runtime's Request and the environ; never throws. */
