@@ -8,7 +8,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { formatTarget, Gateway, Lifespan, type App, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
 import { bind, removeSocketFile } from "./bind.ts";
 import { accessLine } from "./access-log.ts";
@@ -47,30 +47,61 @@ function stoppableListener(gateway: Gateway, scheme: "http" | "https", accessLog
   };
 }
 
+/** The listener's half of HttpHead, the same for every request on a connection: computed once per socket. */
+interface Endpoints {
+  serverName: string;
+  serverPort: string;
+  remoteAddr: string | undefined;
+  remotePort: string | undefined;
+}
+const ENDPOINTS = Symbol("tsgi.endpoints");
+
+function endpoints(sock: Socket & { [ENDPOINTS]?: Endpoints }): Endpoints {
+  let e = sock[ENDPOINTS];
+  if (e === undefined) {
+    const rp = sock.remotePort;
+    e = {
+      serverName: sock.localAddress ?? "localhost",
+      serverPort: sock.localPort === undefined ? "" : String(sock.localPort),
+      remoteAddr: sock.remoteAddress,
+      remotePort: rp === undefined ? undefined : String(rp),
+    };
+    sock[ENDPOINTS] = e;
+  }
+  return e;
+}
+
 function handle(gateway: Gateway, scheme: "http" | "https", accessLog: ((line: string) => void) | undefined, req: IncomingMessage, res: ServerResponse, body: AsyncIterable<Uint8Array> | null): void {
-  const sock = req.socket;
-  const remotePort = sock.remotePort;
+  const e = endpoints(req.socket);
   const head: HttpHead = {
     method: req.method!,
     target: req.url!,
     rawHeaders: req.rawHeaders,
     httpVersion: req.httpVersion,
     scheme,
-    serverName: sock.localAddress ?? "localhost",
-    serverPort: sock.localPort === undefined ? "" : String(sock.localPort),
-    remoteAddr: sock.remoteAddress,
-    remotePort: remotePort === undefined ? undefined : String(remotePort),
+    serverName: e.serverName,
+    serverPort: e.serverPort,
+    remoteAddr: e.remoteAddr,
+    remotePort: e.remotePort,
   };
   const sink = new NodeSink(res);
   if (accessLog !== undefined) {
     const t0 = performance.now();
     res.once("close", () => accessLog(accessLine(req, res, sink.bytes, performance.now() - t0)));
   }
-  gateway.handleHttp(head, body, sink).catch((err: unknown) => {
-    // The core turns app errors into responses; reaching here is a bug in tsgi itself.
-    gateway.log(`${head.method} ${head.target}: internal error: ${err instanceof Error ? err.stack : String(err)}`);
-    if (!res.headersSent) sink.abort(err);
-  });
+  // The core turns app errors into responses and never rejects; a rejection here is a bug in
+  // tsgi itself, logged by the gateway's handler (one shared function, no closure per request).
+  gateway.handleHttp(head, body, sink).catch(internalErrorHandler(gateway));
+}
+
+const errorHandlers = new WeakMap<Gateway, (err: unknown) => void>();
+function internalErrorHandler(gateway: Gateway): (err: unknown) => void {
+  let h = errorHandlers.get(gateway);
+  if (h === undefined) {
+    h = (err) => gateway.log(`internal error (a bug in tsgi; please report it): ${err instanceof Error ? err.stack : String(err)}`);
+    errorHandlers.set(gateway, h);
+  }
+  return h;
 }
 
 /** Start one HTTP(S) listener for `gateway` on `target`. */
