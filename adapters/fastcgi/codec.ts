@@ -3,6 +3,7 @@
  * records the application side sends. Pure functions over bytes; the server loop is in
  * connection.ts. Integers are big-endian ("B1<<8 + B0").
  */
+import type { CgiParams } from "../../src/index.ts";
 
 export const VERSION = 1;
 export const HEADER_LEN = 8;
@@ -223,11 +224,71 @@ export function decodePairs(b: Uint8Array, each: (name: string, value: string) =
   return count;
 }
 
-/** Bytes → byte string. Short strings (most names) are built directly, long ones in slices. */
+/**
+ * Decode a whole PARAMS stream, `b[start..end)`, into CGI parameters. Repeated names (nginx <=
+ * 1.22 sends one HTTP_COOKIE per Cookie header): HTTP_COOKIE values are joined with "; ", other
+ * headers with ", " as HTTP joins them, and any other variable keeps its last value (so a config
+ * can override one). Throws PairsError when a length runs past the end.
+ */
+export function decodeParams(b: Uint8Array, start: number, end: number): CgiParams {
+  const params: CgiParams = {};
+  let off = start;
+  while (off < end) {
+    let nl = b[off];
+    if (nl & 0x80) {
+      if (off + 4 > end) throw new PairsError(`name length cut off at byte ${off - start}`);
+      nl = ((nl & 0x7f) << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
+      off += 4;
+    } else off += 1;
+    if (off >= end) throw new PairsError(`value length missing at byte ${off - start}`);
+    let vl = b[off];
+    if (vl & 0x80) {
+      if (off + 4 > end) throw new PairsError(`value length cut off at byte ${off - start}`);
+      vl = ((vl & 0x7f) << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
+      off += 4;
+    } else off += 1;
+    if (nl > end - off || vl > end - off - nl) throw new PairsError(`a pair of ${nl}+${vl} bytes runs past the end of the ${end - start}-byte block`);
+    const name = latin1(b, off, off + nl);
+    const value = latin1(b, off + nl, off + nl + vl);
+    off += nl + vl;
+    const prev = params[name];
+    if (prev === undefined) params[name] = value;
+    else if (name === "HTTP_COOKIE") params[name] = prev + "; " + value;
+    else if (name.startsWith("HTTP_")) params[name] = prev + ", " + value;
+    else params[name] = value;
+  }
+  return params;
+}
+
+/** Strings up to this many bytes go through the cache. */
+const CACHED_LEN = 32;
+/** Slots in the cache (a power of two); each holds the last string whose bytes hashed there. */
+const CACHE_SLOTS = 1024;
+const cache: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
+
+/**
+ * Bytes → byte string (one char per byte). Short strings come from a small direct-mapped cache
+ * when the same bytes were seen before: the parameter names and most values (GET, HTTP/1.1,
+ * 127.0.0.1) repeat on every request, and reusing one string spares building it char by char and
+ * lets V8 skip re-internalizing it as a property key. A miss just replaces the slot, so the cache
+ * stays bounded whatever a peer sends.
+ */
 export function latin1(b: Uint8Array, start: number, end: number): string {
-  if (end - start < 48) {
+  const n = end - start;
+  if (n <= CACHED_LEN) {
+    if (n === 0) return "";
+    let h = n;
+    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + b[i]) | 0;
+    const slot = (h ^ (h >>> 15)) & (CACHE_SLOTS - 1);
+    const hit = cache[slot];
+    if (hit !== undefined && hit.length === n) {
+      let i = 0;
+      while (i < n && hit.charCodeAt(i) === b[start + i]) i++;
+      if (i === n) return hit;
+    }
     let s = "";
     for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
+    cache[slot] = s;
     return s;
   }
   let s = "";

@@ -4,7 +4,7 @@
  */
 import type { BodySource, CgiParams, Gateway, Log } from "../../src/index.ts";
 import { StdinBody, type Flow } from "./body.ts";
-import { AUTHORIZER, decodePairs } from "./codec.ts";
+import { AUTHORIZER, decodeParams } from "./codec.ts";
 import { FastCgiSink, type SinkOwner, type Wire } from "./sink.ts";
 
 /** Listener-wide settings and counters every connection shares. */
@@ -23,8 +23,14 @@ export interface Context {
 export class Exchange {
   readonly body: StdinBody;
   readonly sink: FastCgiSink;
-  /** PARAMS bytes so far; the stream is decoded whole at its end, since pairs may straddle records. */
+  /**
+   * PARAMS bytes so far: `paramBuf[paramStart..paramStart+paramBytes)`. The stream is decoded
+   * whole at its end, since pairs may straddle records. A stream that comes as one record (the
+   * usual case) is kept where it arrived, in the socket's chunk; only a second record makes a copy.
+   */
   private paramBuf: Uint8Array | null = null;
+  private paramStart = 0;
+  private paramOwned = false;
   paramBytes = 0;
   paramsDone = false;
   params: CgiParams | null = null;
@@ -48,17 +54,26 @@ export class Exchange {
     if (role === AUTHORIZER) this.body.end();
   }
 
-  /** Add PARAMS content. Returns false once the stream is over the configured limit. */
-  addParams(piece: Uint8Array): boolean {
-    const need = this.paramBytes + piece.length;
+  /** Add PARAMS content `chunk[start..end)`. Returns false once the stream is over the configured limit. */
+  addParams(chunk: Uint8Array, start: number, end: number): boolean {
+    const have = this.paramBytes;
+    const need = have + end - start;
     if (need > this.ctx.maxParamsSize) return false;
     let buf = this.paramBuf;
-    if (buf === null || buf.length < need) {
-      const bigger = new Uint8Array(Math.max(need, buf === null ? 1024 : buf.length * 2));
-      if (buf !== null) bigger.set(buf.subarray(0, this.paramBytes));
-      buf = this.paramBuf = bigger;
+    if (buf === null) {
+      this.paramBuf = chunk;
+      this.paramStart = start;
+      this.paramBytes = need;
+      return true;
     }
-    buf.set(piece, this.paramBytes);
+    if (!this.paramOwned || buf.length < need) {
+      const bigger = new Uint8Array(Math.max(need, 1024, this.paramOwned ? buf.length * 2 : 0));
+      bigger.set(buf.subarray(this.paramStart, this.paramStart + have));
+      buf = this.paramBuf = bigger;
+      this.paramStart = 0;
+      this.paramOwned = true;
+    }
+    buf.set(end - start === chunk.length ? chunk : chunk.subarray(start, end), have);
     this.paramBytes = need;
     return true;
   }
@@ -66,19 +81,9 @@ export class Exchange {
   /** Decode the finished PARAMS stream (throws PairsError when it is malformed). */
   decodeParams(): void {
     this.paramsDone = true;
-    const params: CgiParams = {};
-    if (this.paramBuf !== null) {
-      // Repeated names (nginx <= 1.22 sends one HTTP_COOKIE per Cookie header): headers are
-      // joined as HTTP joins them, other variables keep the last value.
-      decodePairs(this.paramBuf.subarray(0, this.paramBytes), (name, value) => {
-        const prev = params[name];
-        if (prev === undefined) params[name] = value;
-        else if (name === "HTTP_COOKIE") params[name] = prev + "; " + value;
-        else if (name.startsWith("HTTP_")) params[name] = prev + ", " + value;
-        else params[name] = value;
-      });
-      this.paramBuf = null;
-    }
+    const buf = this.paramBuf;
+    const params = buf === null ? {} : decodeParams(buf, this.paramStart, this.paramStart + this.paramBytes);
+    this.paramBuf = null;
     if (this.role === AUTHORIZER) params.FCGI_ROLE ??= "AUTHORIZER";
     this.params = params;
   }

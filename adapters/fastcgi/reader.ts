@@ -1,8 +1,9 @@
 /**
  * Incremental FastCGI record reader. Socket chunks go in; record headers, content pieces and
- * record ends come out, whatever the chunk boundaries. Content is handed on as subarrays of the
- * chunk (no copy), so a 64 KiB STDIN record costs no allocation here; padding (0..255 bytes,
- * any length, not just to 8: fcgi-spec §3.3) is skipped.
+ * record ends come out, whatever the chunk boundaries. Content is handed on as a range of the
+ * chunk (no copy, not even a subarray object: the handler makes one only if it keeps the bytes),
+ * so a 64 KiB STDIN record costs no allocation here; padding (0..255 bytes, any length, not just
+ * to 8: fcgi-spec §3.3) is skipped.
  */
 import { HEADER_LEN } from "./codec.ts";
 
@@ -12,14 +13,15 @@ export interface RecordHandler {
    * an empty record's `end` follows at once.
    */
   header(version: number, type: number, requestId: number, contentLength: number): boolean;
-  /** Part of the current record's content. */
-  content(piece: Uint8Array): void;
+  /** Part of the current record's content: `chunk[start..end)`, valid until this call returns unless kept. */
+  content(chunk: Uint8Array, start: number, end: number): void;
   /** The current record's content is complete (its padding may still follow). False: stop. */
   end(): boolean;
 }
 
 export class RecordReader {
-  private readonly head = new Uint8Array(HEADER_LEN);
+  /** A header split across chunks is assembled here (made on first need). */
+  private head: Uint8Array | null = null;
   private headFill = 0;
   private contentLeft = 0;
   private padLeft = 0;
@@ -44,7 +46,7 @@ export class RecordReader {
     while (off < n) {
       if (this.inContent) {
         const take = Math.min(this.contentLeft, n - off);
-        this.handler.content(take === n && off === 0 ? chunk : chunk.subarray(off, off + take));
+        this.handler.content(chunk, off, off + take);
         off += take;
         this.contentLeft -= take;
         if (this.contentLeft === 0) {
@@ -67,13 +69,14 @@ export class RecordReader {
         at = off;
         off += HEADER_LEN;
       } else {
+        const head = (this.head ??= new Uint8Array(HEADER_LEN));
         const take = Math.min(HEADER_LEN - this.headFill, n - off);
-        this.head.set(chunk.subarray(off, off + take), this.headFill);
+        for (let i = 0; i < take; i++) head[this.headFill + i] = chunk[off + i];
         this.headFill += take;
         off += take;
         if (this.headFill < HEADER_LEN) break;
         this.headFill = 0;
-        h = this.head;
+        h = head;
         at = 0;
       }
       const contentLength = (h[at + 4] << 8) | h[at + 5];

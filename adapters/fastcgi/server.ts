@@ -64,13 +64,20 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Fa
   const allowed = allowList(options.webServerAddrs ?? process.env.FCGI_WEB_SERVER_ADDRS?.split(","));
   const conns = new Set<Connection>();
   const forget = (c: Connection) => conns.delete(c);
+  // TCP only (fd 0 may be either): a response is one write, so don't let Nagle hold it back.
+  const tcp = !("path" in target);
   const server: Server = createServer({ allowHalfOpen: true }, (socket: Socket) => {
-    if (allowed !== null && socket.remoteAddress !== undefined && !allowed.has(plainAddress(socket.remoteAddress))) {
-      ctx.log(`fastcgi: connection from ${socket.remoteAddress} refused: not in FCGI_WEB_SERVER_ADDRS`);
-      socket.destroy();
-      return;
+    if (tcp) {
+      const peer = socket.remoteAddress; // undefined on a unix socket
+      if (peer !== undefined) {
+        if (allowed !== null && !allowed.has(plainAddress(peer))) {
+          ctx.log(`fastcgi: connection from ${peer} refused: not in FCGI_WEB_SERVER_ADDRS`);
+          socket.destroy();
+          return;
+        }
+        socket.setNoDelay(true);
+      }
     }
-    if (socket.remoteAddress !== undefined) socket.setNoDelay(true); // a response is one write; don't hold it back
     conns.add(new Connection(socket, ctx, forget));
   });
   server.maxConnections = ctx.maxConns;

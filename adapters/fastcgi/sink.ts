@@ -31,6 +31,14 @@ export interface SinkOwner {
 const FLUSH_AT = 32 * 1024;
 const encoder = new TextEncoder();
 
+/** Sinks with output waiting for the end of the tick; one microtask flushes them all. */
+let due: FastCgiSink[] = [];
+function flushDue(): void {
+  const list = due;
+  due = [];
+  for (let i = 0; i < list.length; i++) list[i].flushLater();
+}
+
 export class FastCgiSink implements ResponseSink {
   /** END_REQUEST was sent or the request was abandoned; nothing more goes out for this id. */
   finished = false;
@@ -39,13 +47,12 @@ export class FastCgiSink implements ResponseSink {
   private gone = false;
   private errorStream: ErrorStream | null = null;
   private listeners: (() => void)[] | null = null;
+  /** The response head (a byte string), until it goes out ahead of `pending`. */
+  private head: string | null = null;
   private pending: Uint8Array[] = [];
+  /** Bytes of head and pending. */
   private pendingBytes = 0;
   private scheduled = false;
-  private readonly flushLater = () => {
-    this.scheduled = false;
-    if (!this.finished && this.pendingBytes > 0) this.flush(false);
-  };
 
   constructor(readonly id: number, private readonly wire: Wire, private readonly owner: SinkOwner) {}
 
@@ -66,6 +73,7 @@ export class FastCgiSink implements ResponseSink {
   peerGone(): void {
     if (this.gone || this.finished) return;
     this.gone = true;
+    this.head = null;
     this.pending = [];
     this.pendingBytes = 0;
     const ls = this.listeners;
@@ -78,10 +86,16 @@ export class FastCgiSink implements ResponseSink {
     let head = "Status: " + status + " " + reason + "\r\n";
     for (let i = 0; i < headers.length; i++) head += headers[i][0] + ": " + headers[i][1] + "\r\n";
     head += "\r\n";
-    // Header values are byte strings (one char per byte): write them byte for byte.
-    const bytes = new Uint8Array(head.length);
-    for (let i = 0; i < head.length; i++) bytes[i] = head.charCodeAt(i);
-    this.queue(bytes);
+    // Header values are byte strings (one char per byte): flush() writes them byte for byte.
+    this.head = head;
+    this.pendingBytes += head.length;
+    this.schedule();
+  }
+
+  /** @internal the end of the tick in which output was queued. */
+  flushLater(): void {
+    this.scheduled = false;
+    if (!this.finished && this.pendingBytes > 0) this.flush(false);
   }
 
   write(chunk: Uint8Array): void | Promise<void> {
@@ -105,6 +119,7 @@ export class FastCgiSink implements ResponseSink {
   abort(reason: unknown): void {
     if (this.finished) return;
     this.finished = true;
+    this.head = null;
     this.pending = [];
     this.pendingBytes = 0;
     this.owner.aborted(this, reason);
@@ -127,10 +142,13 @@ export class FastCgiSink implements ResponseSink {
   private queue(bytes: Uint8Array): void {
     this.pending.push(bytes);
     this.pendingBytes += bytes.length;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(this.flushLater);
-    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    if (due.push(this) === 1) queueMicrotask(flushDue);
   }
 
   /**
@@ -143,6 +161,8 @@ export class FastCgiSink implements ResponseSink {
     const size = streamSize(n) + (last ? HEADER_LEN + HEADER_LEN + 8 : 0);
     const out = Buffer.allocUnsafe(size);
     let off = 0;
+    let head = this.head;
+    let headOff = 0;
     let piece = 0;
     let pieceOff = 0;
     const pieces = this.pending;
@@ -150,7 +170,16 @@ export class FastCgiSink implements ResponseSink {
       const len = left < MAX_CONTENT ? left : MAX_CONTENT;
       const pad = paddingFor(len);
       off = writeHeader(out, off, STDOUT, this.id, len, pad);
-      for (let need = len; need > 0;) {
+      let need = len;
+      if (head !== null) {
+        const take = Math.min(need, head.length - headOff);
+        for (let i = 0; i < take; i++) out[off + i] = head.charCodeAt(headOff + i);
+        off += take;
+        need -= take;
+        headOff += take;
+        if (headOff === head.length) head = null;
+      }
+      while (need > 0) {
         const p = pieces[piece];
         const take = Math.min(need, p.length - pieceOff);
         out.set(take === p.length ? p : p.subarray(pieceOff, pieceOff + take), off);
@@ -166,7 +195,8 @@ export class FastCgiSink implements ResponseSink {
       left -= len;
     }
     this.sentBytes += n;
-    this.pending = [];
+    this.head = null;
+    if (pieces.length > 0) this.pending = [];
     this.pendingBytes = 0;
     if (last) {
       off = writeHeader(out, off, STDOUT, this.id, 0, 0);
