@@ -11,6 +11,8 @@ export class NodeSink implements ResponseSink {
   private finished = false;
   private closeListeners: (() => void)[] | null = null;
   private drainWaiter: (() => void) | null = null;
+  /** The first body chunk, held until end() or the next tick so that a one-chunk body goes out with end(). */
+  pending: Uint8Array | null = null;
 
   // No listener is registered per request up front: the sync path only polls `closed`, and
   // `onClose`/`write` subscribe when they need to (a listener per request costs ~1% at 40k req/s).
@@ -52,6 +54,16 @@ export class NodeSink implements ResponseSink {
   write(chunk: Uint8Array): void | Promise<void> {
     const res = this.res;
     if (res.destroyed) return;
+    if (this.bytes === 0) {
+      // Hold the first chunk: most responses are one chunk followed at once by end(), and
+      // res.end(chunk) is one pass through node's writer instead of two. Held at most until
+      // the next tick (node itself corks the socket until then), so streaming is not delayed.
+      this.bytes = chunk.length;
+      this.pending = chunk;
+      process.nextTick(flushPending, this);
+      return;
+    }
+    if (this.pending !== null) this.flush();
     this.bytes += chunk.length;
     if (res.write(chunk)) return;
     // The socket buffer is full: wait for drain (or close) before producing more. This is what
@@ -68,12 +80,25 @@ export class NodeSink implements ResponseSink {
     });
   }
 
+  /** Send the held first chunk now. */
+  flush(): void {
+    const p = this.pending;
+    if (p === null) return;
+    this.pending = null;
+    if (!this.res.destroyed) this.res.write(p);
+  }
+
   end(): void {
     this.finished = true;
-    this.res.end();
+    const p = this.pending;
+    if (p !== null) {
+      this.pending = null;
+      this.res.end(p);
+    } else this.res.end();
   }
 
   abort(_reason: unknown): void {
+    this.flush();
     this.finished = true;
     const res = this.res;
     const sock = res.socket;
@@ -88,6 +113,10 @@ export class NodeSink implements ResponseSink {
     sock.end();
     setTimeout(() => sock.destroy(), ABORT_FLUSH_MS).unref();
   }
+}
+
+function flushPending(sink: NodeSink): void {
+  sink.flush();
 }
 
 /** The request body as the core wants it: null when the request has none. */
