@@ -10,7 +10,7 @@ import { after, before, describe } from "node:test";
 import { runBattery } from "../../src/testing/index.ts";
 import { requirePeer, stopAll } from "../support/process.ts";
 import { startNginx } from "./nginx.ts";
-import { BATTERY_APP, startTsgi } from "./serve.ts";
+import { BATTERY_APP, runtimeLimits, startTsgi } from "./serve.ts";
 
 const nginx = requirePeer("nginx", "nginx");
 const dir = mkdtempSync(join(tmpdir(), "tsgi-nginx-proxy-"));
@@ -21,10 +21,13 @@ after(async () => {
 });
 
 /** What nginx changes on the way, by design (each case is skipped with this reason). */
+const limits = runtimeLimits();
 const NGINX = {
   capabilities: {
+    ...limits.capabilities,
     http10: "nginx talks HTTP/1.1 to the backend (proxy_http_version 1.1), so SERVER_PROTOCOL is HTTP/1.1",
   },
+  skip: limits.skip,
 };
 
 const variants = [

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe } from "node:test";
 import { runBattery } from "../../src/testing/index.ts";
 import { stopAll } from "../support/process.ts";
-import { BATTERY_APP, batteryUrl, startTsgi } from "./serve.ts";
+import { BATTERY_APP, batteryUrl, runtimeLimits, startTsgi } from "./serve.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tsgi-battery-"));
 after(async () => {
@@ -28,6 +28,6 @@ for (const v of variants) {
     before(async () => {
       url = batteryUrl((await startTsgi([BATTERY_APP, ...v.args])).urls[0]);
     });
-    runBattery({ baseUrl: () => url, mount: v.mount });
+    runBattery({ baseUrl: () => url, mount: v.mount, ...runtimeLimits() });
   });
 }

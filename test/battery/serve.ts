@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import type { SpawnOptions } from "node:child_process";
 import { start, type Started } from "../support/process.ts";
-import { ROOT, tsgiCommand } from "../support/runtime.ts";
+import { ROOT, runtime, tsgiCommand } from "../support/runtime.ts";
 
 /** The battery's reference app, served from its TypeScript source on every runtime. */
 export const BATTERY_APP = join(ROOT, "src/testing/battery/app.ts");
@@ -32,4 +32,22 @@ export async function startTsgi(args: string[], listeners = 1, opts: SpawnOption
 /** `http://unix:/path` (how listeners print a unix socket) → the battery's `unix:/path`. */
 export function batteryUrl(url: string): string {
   return url.replace(/^https?:\/\/unix:/, "unix:");
+}
+
+/**
+ * What `tsgi serve` cannot do on each runtime, by nature of the runtime's HTTP server (the same
+ * list as test/runtimes/battery.test.ts and docs/runtimes.md): merged into runBattery's options.
+ */
+export function runtimeLimits(): { capabilities?: Record<string, string>; skip?: Record<string, string> } {
+  switch (runtime()) {
+    case "bun":
+      return { capabilities: { http10: "Bun.serve does not expose the request's HTTP version: SERVER_PROTOCOL is always HTTP/1.1" } };
+    case "deno":
+      return {
+        capabilities: { http10: "Deno.serve does not expose the request's HTTP version: SERVER_PROTOCOL is always HTTP/1.1" },
+        skip: { "response-status-418": "Deno.serve writes its own reason phrase (\"I'm a teapot\"), ignoring Response.statusText" },
+      };
+    default:
+      return {};
+  }
 }

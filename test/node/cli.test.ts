@@ -73,7 +73,7 @@ describe("tsgi serve: errors are one line and a non-zero exit", () => {
     const port = (busy.address() as { port: number }).port;
     try {
       // spawnSync would block this process's event loop, which is fine: nothing needs to answer.
-      failsWith(["serve", "examples/hello.ts", "--http", `127.0.0.1:${port}`], 1, new RegExp(`cannot listen on http://127\\.0\\.0\\.1:${port}: the address is already in use`));
+      failsWith(["serve", "examples/hello.ts", "--http", `127.0.0.1:${port}`], 1, new RegExp(`cannot listen on http://127\\.0\\.0\\.1:${port}: .*in use`, "i"));
     } finally {
       busy.close();
     }
@@ -118,7 +118,8 @@ describe("tsgi serve: options", () => {
     await get(urlOf(s.urls[0]), "GET /query?a=1 HTTP/1.1\r\nHost: x\r\nUser-Agent: t\"ua\r\nReferer: http://r/\r\nConnection: close\r\n\r\n");
     const deadline = Date.now() + 5000;
     while (!/GET \/query/.test(s.proc.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.match(s.proc.output(), /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/query\?a=1 HTTP\/1\.1" 200 3 "http:\/\/r\/" "t\\"ua" \d+\.\dms$/m);
+    // The byte count is "-" where the runtime's server does not report it (Bun.serve).
+    assert.match(s.proc.output(), /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/query\?a=1 HTTP\/1\.1" 200 (3|-) "http:\/\/r\/" "t\\"ua" \d+\.\dms$/m);
     await s.proc.stop();
   });
 
