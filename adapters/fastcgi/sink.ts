@@ -31,8 +31,12 @@ export interface SinkOwner {
 const FLUSH_AT = 32 * 1024;
 const encoder = new TextEncoder();
 
-/** Sinks with output waiting for the end of the tick; one microtask flushes them all. */
+/**
+ * Sinks with output waiting for the end of the tick; one microtask flushes them all. Scheduled
+ * with a resolved promise rather than queueMicrotask, which on Node makes an AsyncResource per call.
+ */
 let due: FastCgiSink[] = [];
+const resolved = Promise.resolve();
 function flushDue(): void {
   const list = due;
   due = [];
@@ -148,7 +152,7 @@ export class FastCgiSink implements ResponseSink {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    if (due.push(this) === 1) queueMicrotask(flushDue);
+    if (due.push(this) === 1) void resolved.then(flushDue);
   }
 
   /**
