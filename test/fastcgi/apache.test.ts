@@ -49,6 +49,8 @@ describe("Apache mod_proxy_fcgi → tsgi", { skip: apache ? false : "apache2 not
     });
   }
 
+  // TCP only: mod_authnz_fcgi takes its backend as fcgi://HOST:PORT/ and nothing else (its
+  // FCGI_BACKEND_REGEX_STR); the unix-socket path is covered by the mod_proxy_fcgi battery above.
   describe("AUTHORIZER role through mod_authnz_fcgi", () => {
     let front: Front;
     before(async () => {

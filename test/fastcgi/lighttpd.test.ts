@@ -1,15 +1,16 @@
 /**
  * lighttpd mod_fastcgi starting tsgi itself (examples/deploy/lighttpd-fastcgi.conf): the
- * listening socket arrives as fd 0, `tsgi serve APP --fastcgi` with no address serves it.
- * The battery at / and under a mount.
+ * listening socket (unix or TCP) arrives as fd 0, `tsgi serve APP --fastcgi` with no address
+ * serves it. The battery at / over a unix socket and under a mount over TCP.
  */
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runBattery } from "../../src/testing/battery/index.ts";
-import { requirePeer, stopAll } from "../support/process.ts";
+import { freePort, requirePeer, stopAll } from "../support/process.ts";
 import { runtime } from "../support/runtime.ts";
+import { cgi, once } from "./client.ts";
 import { BATTERY_APP, http, startLighttpd, tempDir, tsgiFastcgi, type Front } from "./peers.ts";
 
 const lighttpd = requirePeer("lighttpd", "lighttpd");
@@ -38,12 +39,15 @@ describe("lighttpd mod_fastcgi spawning tsgi (fd 0)", { skip }, () => {
     await stopAll();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
-  for (const mount of ["", "/app"]) {
-    describe(`battery ${mount ? `mounted at ${mount}` : "at /"}`, () => {
+  for (const [transport, mount] of [["unix", ""], ["tcp", "/app"]] as const) {
+    describe(`battery over ${transport} (fd 0), ${mount ? `mounted at ${mount}` : "at /"}`, () => {
       let front: Front;
+      let port = 0;
       before(async () => {
         const [cmd, args] = tsgiFastcgi(BATTERY_APP, undefined);
-        front = await startLighttpd(lighttpd!, dir, { LOCATION: mount || "/", SOCKET: join(dir, `lt${mount.replace("/", "-")}.sock`), COMMAND: [cmd, ...args].join(" ") });
+        if (transport === "tcp") port = await freePort();
+        const bind = transport === "unix" ? `"socket" => "${join(dir, `lt${mount.replace("/", "-")}.sock`)}"` : `"host" => "127.0.0.1", "port" => ${port}`;
+        front = await startLighttpd(lighttpd!, dir, { LOCATION: mount || "/", BIND: bind, COMMAND: [cmd, ...args].join(" ") });
         // lighttpd starts the backend itself: wait until it answers.
         for (let i = 0; i < 100; i++) {
           const r = await http(front, "GET", `${mount}/query?up`).catch(() => null);
@@ -55,6 +59,12 @@ describe("lighttpd mod_fastcgi spawning tsgi (fd 0)", { skip }, () => {
       test("lighttpd logged no backend error", () => {
         assert.doesNotMatch(front.errorLog(), /failed to start|connect.*failed|died/i);
       });
+      if (transport === "tcp") {
+        test("the TCP socket lighttpd made is tsgi's (a FastCGI request straight to it)", async () => {
+          const r = await once({ host: "127.0.0.1", port }, cgi("/query?direct"));
+          assert.equal(r.stdout.toString("latin1"), "Status: 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\ncontent-length: 6\r\n\r\ndirect");
+        });
+      }
     });
   }
 });
