@@ -11,7 +11,7 @@ import { Connection } from "../../src/testing/index.ts";
 const listeners: Listener[] = [];
 after(() => Promise.all(listeners.map((l) => l.close(0))));
 
-async function start(app: SyncApp | AsyncApp, opts: { maxBody?: number } = {}): Promise<{ host: string; port: number }> {
+async function start(app: SyncApp | AsyncApp | ((r: Request) => Response), opts: { maxBody?: number } = {}): Promise<{ host: string; port: number }> {
   const l = await listen(new Gateway(app, { log: () => {}, ...opts }), { host: "127.0.0.1", port: 0 });
   listeners.push(l);
   return { host: "127.0.0.1", port: Number(l.url.split(":").pop()) };
@@ -77,6 +77,41 @@ describe("node adapter", () => {
     while (!text.includes("total 11") && Date.now() < deadline) await sleep(20);
     c.destroy();
     await sawDisconnect;
+  });
+
+  test("a fetch app's request.signal aborts when the client leaves (made before or after the disconnect)", async () => {
+    let early!: Request;
+    let late!: Request;
+    let aborted!: () => void;
+    const sawAbort = new Promise<void>((r) => (aborted = r));
+    const app = (request: Request): Response => {
+      const slow = new URL(request.url).pathname === "/early";
+      if (slow) {
+        early = request;
+        request.signal.addEventListener("abort", () => aborted());
+      } else late = request;
+      let n = 0;
+      return new Response(new ReadableStream({
+        async pull(c) {
+          await sleep(20);
+          c.enqueue(new TextEncoder().encode(`tick ${n++}\n`));
+          if (n > 500) c.close();
+        },
+      }));
+    };
+    const ep = await start(app);
+    for (const path of ["/early", "/late"]) {
+      const c = await Connection.open(ep);
+      await c.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.ok(await c.waitBytes(1, 5000));
+      c.destroy();
+    }
+    await sawAbort;
+    assert.equal(early.signal.aborted, true);
+    const deadline = Date.now() + 5000;
+    while (late === undefined && Date.now() < deadline) await sleep(20);
+    await sleep(200);
+    assert.equal(late.signal.aborted, true, "a signal first read after the disconnect is already aborted");
   });
 
   test("Expect: 100-continue: no 100 for a body the server refuses up front (413)", async () => {
