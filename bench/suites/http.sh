@@ -6,7 +6,8 @@
 #   tsgi-async   tsgi serve, an async (ASGI-style) app
 #   tsgi-hono    tsgi serve, the Hono app of hono-node, as is
 # Every server is one node process on 127.0.0.1; wrk -t2 -c$CONNS over keep-alive.
-# Prints each round, then medians of req/s and p99 and the ratios to node-http.
+# Prints each round, then medians of req/s, p99 and the server's CPU time per request (user+sys
+# of its process, from /proc: steadier than req/s on a shared VM) and the ratios to node-http.
 # BENCH_QUICK=1: one short round per target (CI: proves the script runs; figures mean nothing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,13 +34,15 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 bg() { local name=$1; shift; setsid "$@" >"$RUN/$name.log" 2>&1 </dev/null & PIDS+=($!); }
 
 ORDER=(node-http hono-node tsgi-sync tsgi-async tsgi-hono)
-declare -A PORT
+declare -A PORT PID
 for n in "${ORDER[@]}"; do PORT[$n]=$(free_port); done
-bg node-http node bench/http/raw-node.mjs "${PORT[node-http]}"
-bg hono-node node bench/http/hono-node.mjs "${PORT[hono-node]}"
-bg tsgi-sync node dist/src/cli/tsgi.js serve bench/http/hello-sync.ts --http "127.0.0.1:${PORT[tsgi-sync]}"
-bg tsgi-async node dist/src/cli/tsgi.js serve bench/http/hello-async.ts --http "127.0.0.1:${PORT[tsgi-async]}"
-bg tsgi-hono node dist/src/cli/tsgi.js serve bench/http/hello-hono.ts --http "127.0.0.1:${PORT[tsgi-hono]}"
+bg node-http node bench/http/raw-node.mjs "${PORT[node-http]}"; PID[node-http]=$!
+bg hono-node node bench/http/hono-node.mjs "${PORT[hono-node]}"; PID[hono-node]=$!
+bg tsgi-sync node dist/src/cli/tsgi.js serve bench/http/hello-sync.ts --http "127.0.0.1:${PORT[tsgi-sync]}"; PID[tsgi-sync]=$!
+bg tsgi-async node dist/src/cli/tsgi.js serve bench/http/hello-async.ts --http "127.0.0.1:${PORT[tsgi-async]}"; PID[tsgi-async]=$!
+bg tsgi-hono node dist/src/cli/tsgi.js serve bench/http/hello-hono.ts --http "127.0.0.1:${PORT[tsgi-hono]}"; PID[tsgi-hono]=$!
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of the server process
 
 for n in "${ORDER[@]}"; do
   ok=
@@ -50,15 +53,18 @@ for n in "${ORDER[@]}"; do
   [ -n "$ok" ] || { echo "http: $n does not answer Hello, World!" >&2; for f in "$RUN"/*.log; do echo "== $f"; tail -n 5 "$f"; done >&2; exit 1; }
 done
 
-measure() {  # measure NAME ROUND: warm-up, one wrk run; appends "req/s p99ms" to $RUN/NAME.runs
-  local url="http://127.0.0.1:${PORT[$1]}/" out line
+measure() {  # measure NAME ROUND: warm-up, one wrk run; appends "req/s p99ms cpu-us/req" to $RUN/NAME.runs
+  local url="http://127.0.0.1:${PORT[$1]}/" out line t0 t1
   wrk -t2 -c"$CONNS" -d"$WARMUP" "$url" >/dev/null
+  t0=$(cpu_ticks "${PID[$1]}")
   out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$url")
+  t1=$(cpu_ticks "${PID[$1]}")
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "http: $1 had errors:" >&2; grep "Non-2xx\|Socket errors" <<<"$out" >&2; fi
-  line=$(awk '/Requests\/sec/ {rps=$2} /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
-       END {printf "%.0f %.2f\n", rps, p99}' <<<"$out")
+  line=$(awk -v ticks=$((t1 - t0)) -v hz="$HZ" '/requests in/ {n=$1} /Requests\/sec/ {rps=$2} /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
+       END {printf "%.0f %.2f %.2f\n", rps, p99, (n > 0 ? ticks * 1e6 / hz / n : 0)}' <<<"$out")
   echo "$line" >>"$RUN/$1.runs"
-  printf '  round %d  %-11s %8s req/s  p99 %7s ms\n' "$2" "$1" "${line% *}" "${line#* }"
+  read -r rps p99 cpu <<<"$line"
+  printf '  round %d  %-11s %8s req/s  p99 %7s ms  %6s us cpu/req\n' "$2" "$1" "$rps" "$p99" "$cpu"
 }
 echo "http: hello (13 bytes), wrk -t2 -c$CONNS -d$DURATION after a $WARMUP warm-up, $ROUNDS alternating round(s)"
 for r in $(seq "$ROUNDS"); do
@@ -69,17 +75,20 @@ for r in $(seq "$ROUNDS"); do
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-declare -A RPS P99
+declare -A RPS P99 CPU
 for n in "${ORDER[@]}"; do
   RPS[$n]=$(cut -d' ' -f1 "$RUN/$n.runs" | median)
   P99[$n]=$(cut -d' ' -f2 "$RUN/$n.runs" | median)
+  CPU[$n]=$(cut -d' ' -f3 "$RUN/$n.runs" | median)
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-echo "medians:"
-printf '  %-11s %10s %9s %14s\n' target req/s p99-ms "x node-http"
-for n in "${ORDER[@]}"; do printf '  %-11s %10s %9s %14s\n' "$n" "${RPS[$n]}" "${P99[$n]}" "$(ratio "${RPS[$n]}" "${RPS[node-http]}")"; done
+echo "medians (x node-http: req/s ratio; cpu x: node-http's CPU per request / this one's, i.e. >1 is cheaper):"
+printf '  %-11s %10s %9s %12s %12s %8s\n' target req/s p99-ms "x node-http" "cpu-us/req" "cpu x"
+for n in "${ORDER[@]}"; do
+  printf '  %-11s %10s %9s %12s %12s %8s\n' "$n" "${RPS[$n]}" "${P99[$n]}" "$(ratio "${RPS[$n]}" "${RPS[node-http]}")" "${CPU[$n]}" "$(ratio "${CPU[node-http]}" "${CPU[$n]}")"
+done
 # Per-round ratios: rounds run back to back, so a ratio within one round is steadier than medians on a shared VM.
 printf '  tsgi-sync / node-http per round:'
-paste -d' ' "$RUN/tsgi-sync.runs" "$RUN/node-http.runs" | awk '{ printf " %.2f", ($3 > 0 ? $1 / $3 : 0) }'
+paste -d' ' "$RUN/tsgi-sync.runs" "$RUN/node-http.runs" | awk '{ printf " %.2f", ($4 > 0 ? $1 / $4 : 0) }'
 echo
-echo "tsgi-sync: $(ratio "${RPS[tsgi-sync]}" "${RPS[node-http]}")x node-http (target >= 0.95); tsgi-hono: $(ratio "${RPS[tsgi-hono]}" "${RPS[hono-node]}")x hono-node"
+echo "tsgi-sync: $(ratio "${RPS[tsgi-sync]}" "${RPS[node-http]}")x node-http req/s, $(ratio "${CPU[node-http]}" "${CPU[tsgi-sync]}")x by CPU per request (target >= 0.95); tsgi-hono: $(ratio "${RPS[tsgi-hono]}" "${RPS[hono-node]}")x hono-node"
