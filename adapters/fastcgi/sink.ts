@@ -4,11 +4,12 @@
  * STDOUT record and END_REQUEST. FastCGI frames the body, so no Transfer-Encoding ever goes out
  * (nginx 1.22 hangs on a chunked STDOUT: protocols.md §1.11).
  *
- * Small writes made in one tick are coalesced: a typical response (head, one chunk, end) is
- * one socket write holding STDOUT, the empty STDOUT and END_REQUEST.
+ * Small writes made in one turn of the event loop are coalesced: a typical response (head, one
+ * chunk, end) is one socket write holding STDOUT, the empty STDOUT and END_REQUEST.
  */
 import type { ErrorStream, Header, ResponseSink } from "../../src/index.ts";
 import { Buffer } from "node:buffer";
+import { setImmediate } from "node:timers";
 import { HEADER_LEN, MAX_CONTENT, paddingFor, REQUEST_COMPLETE, STDERR, STDOUT, streamSize, writeEndRequest, writeHeader, writeStream } from "./codec.ts";
 
 /** The connection as a sink sees it. */
@@ -32,11 +33,12 @@ const FLUSH_AT = 32 * 1024;
 const encoder = new TextEncoder();
 
 /**
- * Sinks with output waiting for the end of the tick; one microtask flushes them all. Scheduled
- * with a resolved promise rather than queueMicrotask, which on Node makes an AsyncResource per call.
+ * Sinks with output waiting; one setImmediate flushes them all once this turn of the event loop
+ * is over. Not a microtask: the core reaches end() a few promise hops after the body's write()
+ * (an awaited async helper), and a microtask flush would send the body and then, separately, the
+ * end records: two write system calls per response instead of one.
  */
 let due: FastCgiSink[] = [];
-const resolved = Promise.resolve();
 function flushDue(): void {
   const list = due;
   due = [];
@@ -96,7 +98,7 @@ export class FastCgiSink implements ResponseSink {
     this.schedule();
   }
 
-  /** @internal the end of the tick in which output was queued. */
+  /** @internal the end of the event-loop turn in which output was queued. */
   flushLater(): void {
     this.scheduled = false;
     if (!this.finished && this.pendingBytes > 0) this.flush(false);
@@ -122,6 +124,9 @@ export class FastCgiSink implements ResponseSink {
 
   abort(reason: unknown): void {
     if (this.finished) return;
+    // What the app produced before it failed goes out first (a 200 and part of the body), so
+    // the client sees that response cut, not a gateway error standing in for it.
+    if (!this.gone && this.pendingBytes > 0) this.flush(false);
     this.finished = true;
     this.head = null;
     this.pending = [];
@@ -152,7 +157,7 @@ export class FastCgiSink implements ResponseSink {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    if (due.push(this) === 1) void resolved.then(flushDue);
+    if (due.push(this) === 1) setImmediate(flushDue);
   }
 
   /**
