@@ -81,7 +81,7 @@ export class Gateway {
    * Serve a request from already-normalised CGI keys. `rawHeaders` (flat name/value list) keeps
    * the original header order for async and fetch apps; without it they are rebuilt from HTTP_*.
    */
-  async handle(env: CgiEnviron, rawHeaders: string[] | null, body: BodySource, sink: ResponseSink, context?: unknown): Promise<void> {
+  handle(env: CgiEnviron, rawHeaders: string[] | null, body: BodySource, sink: ResponseSink, context?: unknown): Promise<void> {
     const label = `${env.REQUEST_METHOD} ${env.REQUEST_URI ?? env.PATH_INFO}`;
     const out = new ResponseWriter(sink, env.REQUEST_METHOD === "HEAD", this.log, label);
     const cl = env.CONTENT_LENGTH;
@@ -89,15 +89,21 @@ export class Gateway {
     if (cl !== undefined) {
       if (!/^\d{1,15}$/.test(cl)) {
         this.log(`${label}: Content-Length ${JSON.stringify(cl)} is not a number; answered 400`);
-        return sendText(sink, 400, "Bad Request", "Content-Length is not a number\n", env.REQUEST_METHOD === "HEAD");
+        sendText(sink, 400, "Bad Request", "Content-Length is not a number\n", env.REQUEST_METHOD === "HEAD");
+        return DONE;
       }
       expected = Number(cl);
       if (expected > this.maxBody) {
         this.log(`${label}: Content-Length ${expected} exceeds the limit of ${this.maxBody} bytes; answered 413`);
-        return sendText(sink, 413, "Content Too Large", `request body exceeds the limit of ${this.maxBody} bytes\n`, env.REQUEST_METHOD === "HEAD");
+        sendText(sink, 413, "Content Too Large", `request body exceeds the limit of ${this.maxBody} bytes\n`, env.REQUEST_METHOD === "HEAD");
+        return DONE;
       }
     }
-    if (this.kind === "sync") return this.serveSync(env, body, expected, out, label);
+    if (this.kind === "sync") {
+      // No body: straight to the app, with no promise on the way (the hot path).
+      if (body === null || expected === 0) return runSync(this.app as SyncApp, this.environ(env, EMPTY_INPUT, sink.errors), out, this.log, label);
+      return this.serveSync(env, body, expected, out, label);
+    }
     const headers = rawHeaders === null ? headersFromEnviron(env) : pairs(rawHeaders);
     if (body !== null && expected === undefined) body = limitBody(body, this.maxBody);
     if (this.kind === "async") {
@@ -107,10 +113,9 @@ export class Gateway {
     return runFetch(this.app as FetchHandler | FetchObject, env, headers, body, context ?? this.environ(env, new MemoryInput(new Uint8Array(0)), sink.errors), out, this.log, label);
   }
 
-  private async serveSync(env: CgiEnviron, body: BodySource, expected: number | undefined, out: ResponseWriter, label: string): Promise<void> {
+  private async serveSync(env: CgiEnviron, body: AsyncIterable<Uint8Array>, expected: number | undefined, out: ResponseWriter, label: string): Promise<void> {
     let input: MemoryInput | FileInput;
-    if (body === null || expected === 0) input = EMPTY_INPUT;
-    else {
+    {
       try {
         input = await collectInput(body, { maxBody: this.maxBody, spillThreshold: this.spillThreshold, expected, tmpDir: this.tmpDir });
       } catch (err) {
@@ -138,7 +143,8 @@ export class Gateway {
     const e = env as unknown as Environ;
     e["tsgi.version"] = TSGI_VERSION;
     e["tsgi.url_scheme"] = env.HTTPS === "on" ? "https" : "http";
-    e["tsgi.input"] = input === EMPTY_INPUT ? new MemoryInput(EMPTY_BYTES) : input;
+    // The shared empty input has no state to leak between requests: reads and seeks stay at 0.
+    e["tsgi.input"] = input;
     e["tsgi.errors"] = errors;
     e["tsgi.multithread"] = this.flags[0];
     e["tsgi.multiprocess"] = this.flags[1];
@@ -153,6 +159,7 @@ export class Gateway {
 }
 
 const EMPTY_BYTES = new Uint8Array(0);
+const DONE: Promise<void> = Promise.resolve();
 const EMPTY_INPUT = new MemoryInput(EMPTY_BYTES);
 
 /** Flat raw headers → lower-case `[name, value]` pairs. */

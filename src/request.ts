@@ -53,6 +53,13 @@ export interface ResponseSink {
   /** The response is complete. */
   end(): void;
   /**
+   * Optional: send `chunk` as the last body bytes and end, in one step. The core calls it
+   * instead of `write` + `end` when the whole body is one chunk it already holds (a one-element
+   * array body, a single final `http.response.body`), so a sink can put head and body in one
+   * socket write.
+   */
+  endWith?(chunk: Uint8Array): void;
+  /**
    * The response cannot be completed (the app failed after headers went out, or broke its own
    * Content-Length). The sink must make the truncation visible to the peer, e.g. by closing
    * the connection without a terminating chunk.

@@ -92,6 +92,24 @@ export class ResponseWriter {
     return this.sink.write(bytes);
   }
 
+  /**
+   * Write `bytes` as the whole rest of the body and end. Uses the sink's one-step `endWith` when
+   * it has one and nothing needs checking; otherwise it is `write` then `end`. Any backpressure
+   * promise is dropped: the bytes are queued and nothing more is produced.
+   */
+  endWith(bytes: Uint8Array): void {
+    const sink = this.sink;
+    if (sink.endWith !== undefined && !this.done && !this.suppress && bytes.length > 0 && !sink.closed &&
+        (this.declared < 0 || this.declared - this.written === bytes.length)) {
+      this.done = true;
+      this.written += bytes.length;
+      sink.endWith(bytes);
+      return;
+    }
+    void this.write(bytes);
+    this.end();
+  }
+
   end(): void {
     if (this.done) return;
     this.done = true;

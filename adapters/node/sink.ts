@@ -2,6 +2,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Header, ResponseSink } from "../../src/index.ts";
 
+/** Bodies up to this size go out in one write with the head (see endWith). */
+const SMALL_BODY = 16 * 1024;
+
+function latin1(chunk: Uint8Array): string {
+  return (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)).toString("latin1");
+}
+
 /** How long a truncated response may take to flush before its socket is cut. */
 const ABORT_FLUSH_MS = 5000;
 
@@ -86,6 +93,23 @@ export class NodeSink implements ResponseSink {
     if (p === null) return;
     this.pending = null;
     if (!this.res.destroyed) this.res.write(p);
+  }
+
+  /**
+   * The whole body in one call. node writes head and body in one write() only when the body is
+   * a string (a Buffer makes it a writev of two); latin1 maps bytes to chars one to one, so a
+   * small body goes as a latin1 string.
+   */
+  endWith(chunk: Uint8Array): void {
+    this.finished = true;
+    this.bytes += chunk.length;
+    const p = this.pending;
+    if (p !== null) {
+      this.pending = null;
+      if (!this.res.destroyed) this.res.write(p);
+    }
+    if (chunk.length <= SMALL_BODY && !this.res.headersSent) this.res.end(latin1(chunk), "latin1");
+    else this.res.end(chunk);
   }
 
   end(): void {
