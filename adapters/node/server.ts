@@ -30,6 +30,11 @@ export interface NodeListenOptions {
   keepAliveTimeout?: number;
   /** File mode for a unix socket (e.g. 0o660 so that a web server's group can connect). */
   socketMode?: number;
+  /**
+   * Offered each request before the core (not Expect: 100-continue ones): returns true when it
+   * took the request. tsgi/hono's Node carrier for fetch apps (adapters/hono/node.ts) uses it.
+   */
+  route?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 /** The request handler alone, for embedding in an existing node:http server. */
@@ -40,9 +45,10 @@ export function requestListener(gateway: Gateway, scheme: "http" | "https" = "ht
 }
 
 /** A listener's handler: as requestListener, plus `Connection: close` once the listener is stopping. */
-function stoppableListener(gateway: Gateway, scheme: "http" | "https", accessLog: ((line: string) => void) | undefined, state: { closing: boolean }) {
+function stoppableListener(gateway: Gateway, scheme: "http" | "https", accessLog: ((line: string) => void) | undefined, state: { closing: boolean }, route?: NodeListenOptions["route"]) {
   return function onRequest(req: IncomingMessage, res: ServerResponse): void {
     if (state.closing) res.shouldKeepAlive = false;
+    if (route !== undefined && route(req, res)) return;
     handle(gateway, scheme, accessLog, req, res, bodyOf(req));
   };
 }
@@ -108,7 +114,7 @@ function internalErrorHandler(gateway: Gateway): (err: unknown) => void {
 export async function listen(gateway: Gateway, target: ListenTarget, options: NodeListenOptions = {}): Promise<Listener> {
   const scheme = options.tls ? "https" : "http";
   const state = { closing: false };
-  const onRequest = stoppableListener(gateway, scheme, options.accessLog, state);
+  const onRequest = stoppableListener(gateway, scheme, options.accessLog, state, options.route);
   const server: Server = options.tls
     ? (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) as unknown as Server)
     : createHttpServer(onRequest);
