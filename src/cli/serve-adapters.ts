@@ -39,7 +39,12 @@ export async function httpAdapter(runtime: Runtime = currentRuntime()): Promise<
     case "deno":
       return ((await import(DENO_HTTP)) as { listen: ListenFn }).listen;
     default:
-      return (await import("../../adapters/node/index.ts")).listen as ListenFn;
+      // Fetch apps (Hono...) are carried by @hono/node-server on tsgi's node:http listener:
+      // about twice the core's fetch path (adapters/hono/node.ts). Loaded only for them.
+      return async (gateway, target, options) =>
+        gateway.kind === "fetch"
+          ? (await import("../../adapters/hono/node.ts")).listen(gateway, target, options)
+          : (await import("../../adapters/node/index.ts")).listen(gateway, target, options);
   }
 }
 
