@@ -143,13 +143,19 @@ function flushPending(sink: NodeSink): void {
   sink.flush();
 }
 
-/** The request body as the core wants it: null when the request has none. */
+/**
+ * The request body as the core wants it: null when the request has none (RFC 9112 §6.3: no
+ * Content-Length and no Transfer-Encoding, or Content-Length 0). Reads rawHeaders, not
+ * `req.headers`: node builds that object lazily, and building it costs every request.
+ */
 export function bodyOf(req: IncomingMessage): AsyncIterable<Uint8Array> | null {
-  const h = req.headers;
-  if (h["transfer-encoding"] === undefined && (h["content-length"] === undefined || h["content-length"] === "0")) {
-    return null;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const len = raw[i].length;
+    if (len === 17 && raw[i].toLowerCase() === "transfer-encoding") return req;
+    if (len === 14 && raw[i].toLowerCase() === "content-length" && raw[i + 1] !== "0") return req;
   }
-  return req;
+  return null;
 }
 
 /**
