@@ -7,7 +7,7 @@ import { environFromHttp, environFromParams, headersFromEnviron, normalizeMount,
 import { BodyIncomplete, BodyTooLarge, collectInput, FileInput, limitBody, MemoryInput } from "./input.ts";
 import { appKind } from "./kind.ts";
 import type { BodySource, CgiParams, HttpHead, ResponseSink } from "./request.ts";
-import { ResponseWriter, sendText, type Log } from "./response.ts";
+import { DONE, ResponseWriter, sendText, type Log } from "./response.ts";
 import { runAsync } from "./run-async.ts";
 import { capBody, runFetch } from "./run-fetch.ts";
 import { runSync } from "./run-sync.ts";
@@ -159,7 +159,6 @@ export class Gateway {
 }
 
 const EMPTY_BYTES = new Uint8Array(0);
-const DONE: Promise<void> = Promise.resolve();
 const EMPTY_INPUT = new MemoryInput(EMPTY_BYTES);
 
 /** Flat raw headers → lower-case `[name, value]` pairs. */

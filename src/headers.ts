@@ -36,6 +36,10 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "te", "trailer", "transfer-encoding", "upgrade",
 ]);
 
+/** Lengths of the hop-by-hop names and of "status": a fast pre-check before lower-casing. */
+const FORBIDDEN_LENGTHS = new Uint8Array(32);
+for (const n of [...HOP_BY_HOP, "status"]) FORBIDDEN_LENGTHS[n.length] = 1;
+
 /** Thrown for a response that breaks a SPEC.md rule; `rule` names it for logs and lint. */
 export class SpecError extends Error {
   constructor(readonly rule: string, message: string) {
@@ -110,6 +114,8 @@ export function validateHeaders(headers: unknown): asserts headers is Header[] {
     if (hasCtl(h[1])) {
       throw new SpecError("header-value", `header ${name} has a control character (CR, LF, NUL) or a char above U+00FF in its value`);
     }
+    // Only names as long as a forbidden one need lower-casing (most app headers are not).
+    if (FORBIDDEN_LENGTHS[name.length] !== 1) continue;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) {
       throw new SpecError("hop-by-hop", `header ${name} is hop-by-hop; the server owns connection framing`);

@@ -28,6 +28,12 @@ export function describe(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * The settled promise the core returns when a request completed without waiting on anything
+ * (the sync hot path). Adapters may compare against it to skip attaching handlers.
+ */
+export const DONE: Promise<void> = Promise.resolve();
+
 /** Log sink for one-line diagnostics. */
 export type Log = (line: string) => void;
 
@@ -69,7 +75,10 @@ export class ResponseWriter {
     this.suppress = this.isHead || noBody;
     // content-length-auto, but never for HEAD (head-no-body) nor 1xx/204/304 (no-body-status).
     if (this.declared < 0 && knownLength !== undefined && !this.suppress) {
-      headers = headers.concat([["content-length", String(knownLength)]]);
+      const all: Header[] = new Array(headers.length + 1);
+      for (let i = 0; i < headers.length; i++) all[i] = headers[i];
+      all[headers.length] = ["content-length", "" + knownLength];
+      headers = all;
     }
     this.sent = true;
     this.sink.start(status, reason, headers);

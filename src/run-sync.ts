@@ -1,6 +1,6 @@
 /** Drive a sync (WSGI-style) app: startResponse, write(), the iterable, close() — PEP 3333 rules. */
 import { checkFinalStatus, parseStatus, SpecError, validateHeaders } from "./headers.ts";
-import { ResponseWriter, toBytes, type Log } from "./response.ts";
+import { DONE, ResponseWriter, toBytes, type Log } from "./response.ts";
 import type { Chunk, Environ, Header, ResponseBody, StartResponse, SyncApp } from "./spec.ts";
 
 /** What to do with an app failure; the default answers 500 or aborts (see `fail`). */
@@ -96,7 +96,6 @@ class SyncCall {
   }
 }
 
-const DONE: Promise<void> = Promise.resolve();
 
 /**
  * Run `app` for one request; never rejects (failures become a 500 or an aborted response).

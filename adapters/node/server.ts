@@ -9,7 +9,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { formatTarget, Gateway, Lifespan, type App, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
+import { DONE, formatTarget, Gateway, Lifespan, type App, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
 import { bind, removeSocketFile } from "./bind.ts";
 import { accessLine } from "./access-log.ts";
 import { bodyOf, continueOnPull, NodeSink } from "./sink.ts";
@@ -97,7 +97,9 @@ function handle(gateway: Gateway, scheme: "http" | "https", accessLog: ((line: s
   }
   // The core turns app errors into responses and never rejects; a rejection here is a bug in
   // tsgi itself, logged by the gateway's handler (one shared function, no closure per request).
-  gateway.handleHttp(head, body, sink).catch(internalErrorHandler(gateway));
+  const done = gateway.handleHttp(head, body, sink);
+  // DONE: the response completed synchronously; a .catch would cost a promise and a microtask.
+  if (done !== DONE) done.catch(internalErrorHandler(gateway));
 }
 
 const errorHandlers = new WeakMap<Gateway, (err: unknown) => void>();
