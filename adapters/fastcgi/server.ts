@@ -2,6 +2,7 @@
  * The FastCGI listener: TCP, a unix socket, or a listening socket inherited as fd 0 (how
  * lighttpd `bin-path`, spawn-fcgi and mod_fcgid start backends: fcgi-spec §2.2).
  */
+import cluster from "node:cluster";
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { formatTarget, type Gateway, type Listener, type ListenTarget, type Log } from "../../src/index.ts";
@@ -155,6 +156,8 @@ function alive(path: string): Promise<boolean> {
 }
 
 function removeSocketFile(path: string): void {
+  // In a node:cluster worker the primary owns the socket, still served by other workers.
+  if (cluster.isWorker) return;
   try {
     if (lstatSync(path).isSocket()) unlinkSync(path);
   } catch { /* already gone */ }

@@ -1,5 +1,6 @@
 /** Binding a node:net-based server to a ListenTarget, with errors a person can act on. */
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
+import cluster from "node:cluster";
 import { connect, type Server } from "node:net";
 import { formatTarget, type ListenTarget } from "../../src/index.ts";
 
@@ -63,8 +64,13 @@ function alive(path: string): Promise<boolean> {
   });
 }
 
-/** Remove our unix socket file after closing. */
+/**
+ * Remove our unix socket file after closing. Not in a node:cluster worker: the primary bound the
+ * socket and other workers still serve on it (`tsgi serve --workers`, a reload); the primary's
+ * libuv removes the file when the last worker lets go.
+ */
 export function removeSocketFile(path: string): void {
+  if (cluster.isWorker) return;
   try {
     if (lstatSync(path).isSocket()) unlinkSync(path);
   } catch { /* already gone */ }

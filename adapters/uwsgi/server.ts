@@ -4,6 +4,7 @@
  * connection, and hands each request to the Gateway.
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
+import cluster from "node:cluster";
 import { chmodSync, existsSync, statSync, unlinkSync } from "node:fs";
 import { formatTarget, type Gateway, type Listener, type ListenTarget } from "../../src/index.ts";
 import { MAX_VARS_SIZE } from "./codec.ts";
@@ -110,7 +111,8 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
  * only if nothing answers on it; a live server keeps its socket and we report the conflict.
  */
 async function removeStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path) || !statSync(path).isSocket()) return;
+  // In a node:cluster worker the primary binds the socket, which other workers already serve on.
+  if (cluster.isWorker || !existsSync(path) || !statSync(path).isSocket()) return;
   const alive = await new Promise<boolean>((resolve) => {
     const s = connect(path);
     s.once("connect", () => {
