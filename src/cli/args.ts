@@ -30,6 +30,27 @@ export interface ServeArgs {
   gracefulTimeout: number;
   /** Unix socket file mode, e.g. 0o660. */
   socketMode?: number;
+  /** Process manager (src/manager/); all undefined/false: one process, no master. */
+  manager: ManagerArgs;
+}
+
+/** The process-manager flags, named after gunicorn's. */
+export interface ManagerArgs {
+  /** Worker processes; undefined: --workers not given. */
+  workers?: number;
+  /** Seconds a worker may go without a heartbeat before it is killed; 0 or undefined: never. */
+  workerTimeout?: number;
+  /** Recycle a worker after this many requests (plus jitter); 0 or undefined: never. */
+  maxRequests?: number;
+  /** Up to this many more requests per worker, drawn at random, so workers recycle apart. */
+  maxRequestsJitter: number;
+  /** Load the app in the master before forking, to fail fast and warm the compile cache. */
+  preload: boolean;
+}
+
+/** True when the flags ask for a master process with workers (see src/manager/master.ts). */
+export function wantsManager(m: ManagerArgs): boolean {
+  return m.workers !== undefined || (m.workerTimeout ?? 0) > 0 || (m.maxRequests ?? 0) > 0 || m.preload;
 }
 
 export const SERVE_USAGE = `usage: tsgi serve APP[:export] [options]
@@ -52,6 +73,15 @@ Options:
   --keyfile FILE         PEM private key for --certfile
   --graceful-timeout S   on SIGTERM/SIGINT, seconds in-flight requests get to finish (default 30)
   --socket-mode MODE     octal file mode for unix sockets, e.g. 660
+
+Process manager (a master process and prefork workers sharing the listeners; see docs/cli.md):
+  --workers N            worker processes (default: one process, no master)
+  --worker-timeout S     kill (SIGKILL) and replace a worker whose event loop is blocked this long
+  --max-requests N       replace a worker gracefully after N requests (contains leaks)
+  --max-requests-jitter J  add 0..J to each worker's --max-requests, so they recycle apart
+  --preload              load the app in the master first: a broken app fails before forking
+  Signals to the master: TERM/INT graceful stop, QUIT immediate stop, HUP graceful reload
+  (new workers load the app anew, then the old ones finish), TTIN/TTOU one worker more/less.
   -h, --help             this help
   -v, --version          the tsgi version
 `;
@@ -78,6 +108,12 @@ function seconds(flag: string, v: string | undefined): number | undefined {
   const n = Number(v);
   if (v.trim() === "" || !Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} ${JSON.stringify(v)}: give a number of seconds, 0 or more`);
   return n;
+}
+
+function count(flag: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min) throw new UsageError(`--${flag} ${JSON.stringify(v)}: give a whole number, ${min} or more`);
+  return Number(v);
 }
 
 /** `1048576`, `512k`, `10m`, `1g` (also `10MB`, `10MiB`): powers of 1024. */
@@ -118,6 +154,11 @@ export function parseServeArgs(argv: string[]): ServeArgs | "help" | "version" {
         keyfile: { type: "string" },
         "graceful-timeout": { type: "string" },
         "socket-mode": { type: "string" },
+        workers: { type: "string" },
+        "worker-timeout": { type: "string" },
+        "max-requests": { type: "string" },
+        "max-requests-jitter": { type: "string" },
+        preload: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -151,11 +192,19 @@ export function parseServeArgs(argv: string[]): ServeArgs | "help" | "version" {
     keyfile: v.keyfile,
     gracefulTimeout: seconds("graceful-timeout", v["graceful-timeout"]) ?? 30,
     socketMode,
+    manager: {
+      workers: count("workers", v.workers, 1),
+      workerTimeout: seconds("worker-timeout", v["worker-timeout"]),
+      maxRequests: count("max-requests", v["max-requests"], 0),
+      maxRequestsJitter: count("max-requests-jitter", v["max-requests-jitter"], 0) ?? 0,
+      preload: v.preload === true,
+    },
   };
   if (args.certfile !== undefined && args.http.length === 0 && (args.fastcgi.length > 0 || args.uwsgi.length > 0)) {
     throw new UsageError("--certfile applies to --http listeners; FastCGI and uwsgi run behind a front server that does TLS");
   }
   if (args.http.length === 0 && args.fastcgi.length === 0 && args.uwsgi.length === 0) args.http.push({ host: "127.0.0.1", port: 8000 });
+  if (args.manager.maxRequestsJitter > 0 && !args.manager.maxRequests) throw new UsageError("--max-requests-jitter goes with --max-requests N");
   if (args.mount !== undefined && !args.mount.startsWith("/")) throw new UsageError(`--mount ${JSON.stringify(args.mount)}: a mount point starts with /`);
   return args;
 }

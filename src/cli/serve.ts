@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { Gateway } from "../gateway.ts";
 import { Lifespan } from "../lifespan.ts";
 import { formatTarget, type Listener, type ListenTarget } from "../listener.ts";
+import type { App } from "../spec.ts";
 import type { ServeArgs } from "./args.ts";
 import { loadApp } from "./loader.ts";
 import { fastcgiAdapter, httpAdapter, uwsgiAdapter, type ListenFn, type ListenOptions } from "./serve-adapters.ts";
@@ -28,9 +29,29 @@ function readPem(flag: string, path: string): Buffer {
   }
 }
 
+/** How a manager's worker (src/manager/worker.ts) runs serve(); the defaults are the single process's. */
+export interface ServeHooks {
+  /** Print the `serving ... on URL` lines (default true; the master prints them once instead). */
+  announce?: boolean;
+  /** Stop on SIGTERM/SIGINT (default true; a worker obeys its master instead). */
+  handleSignals?: boolean;
+  /** Wraps the loaded app before anything listens (a worker counts requests this way). */
+  wrapApp?: (app: App) => App;
+}
+
+/** A running `tsgi serve`. */
+export interface Serving {
+  listeners: Listener[];
+  /** The app kind (`sync`, `async`, `fetch`). */
+  kind: string;
+  /** Stop accepting, let in-flight requests finish (up to --graceful-timeout), run lifespan shutdown. */
+  close(): Promise<void>;
+}
+
 /** Run the server; resolves once everything listens. */
-export async function serve(args: ServeArgs): Promise<{ listeners: Listener[]; close(): Promise<void> }> {
-  const app = await loadApp(args.app);
+export async function serve(args: ServeArgs, hooks: ServeHooks = {}): Promise<Serving> {
+  const loaded = await loadApp(args.app);
+  const app = hooks.wrapApp ? hooks.wrapApp(loaded) : loaded;
   const options: ListenOptions = { log, timeout: args.timeout, socketMode: args.socketMode };
   if (args.certfile !== undefined && args.keyfile !== undefined) {
     options.tls = { cert: readPem("certfile", args.certfile), key: readPem("keyfile", args.keyfile) };
@@ -63,7 +84,7 @@ export async function serve(args: ServeArgs): Promise<{ listeners: Listener[]; c
     }
   }
   const kind = gateway.kind;
-  for (const l of listeners) process.stdout.write(`tsgi: serving ${args.app} (${kind} app${args.mount ? ` at ${args.mount}` : ""}) on ${l.url}\n`);
+  if (hooks.announce !== false) announce(args, kind, listeners.map((l) => l.url));
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -83,7 +104,14 @@ export async function serve(args: ServeArgs): Promise<{ listeners: Listener[]; c
       process.exit(1);
     });
   };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  return { listeners, close };
+  if (hooks.handleSignals !== false) {
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  }
+  return { listeners, kind, close };
+}
+
+/** The startup lines on stdout, one per listener (tests and scripts wait for them). */
+export function announce(args: ServeArgs, kind: string, urls: string[]): void {
+  for (const url of urls) process.stdout.write(`tsgi: serving ${args.app} (${kind} app${args.mount ? ` at ${args.mount}` : ""}) on ${url}\n`);
 }

@@ -6,7 +6,8 @@
  * 2 for a bad command line, 1 for anything else (missing file or export, port in use, ...).
  */
 import { readFileSync } from "node:fs";
-import { parseServeArgs, SERVE_USAGE, UsageError } from "./args.ts";
+import { ENV_WORKER } from "../manager/messages.ts";
+import { parseServeArgs, SERVE_USAGE, UsageError, wantsManager } from "./args.ts";
 import { LoadError } from "./loader.ts";
 import { serve, ServeError } from "./serve.ts";
 
@@ -41,6 +42,10 @@ async function main(argv: string[]): Promise<void> {
       const args = parseServeArgs(rest);
       if (args === "help") return void process.stdout.write(SERVE_USAGE);
       if (args === "version") return void process.stdout.write(version() + "\n");
+      // A worker of `--workers N` (forked by the master with this same command line), a master,
+      // or the single process; the manager is loaded only when asked for.
+      if (process.env[ENV_WORKER] === "1") return (await import("../manager/worker.ts")).runWorker(args);
+      if (wantsManager(args.manager)) return (await import("../manager/master.ts")).runMaster(args);
       await serve(args);
       return;
     }
