@@ -11,7 +11,7 @@ import type { Context } from "hono";
 import { routePath } from "hono/route";
 import { Gateway, Lifespan, normalizeMount, type App, type BodySource, type GatewayOptions } from "../../src/index.ts";
 import { bodyOf, headOf } from "../bun/request.ts";
-import { FetchSink } from "../bun/sink.ts";
+import { FetchSink } from "../../src/bridges/to-fetch.ts";
 import { endpointsOf } from "./conninfo.ts";
 
 export interface TsgiHandlerOptions extends GatewayOptions {
