@@ -2,7 +2,9 @@
 # tsgi on Bun vs raw Bun.serve, tsgi on Deno vs raw Deno.serve: the same 13-byte hello
 # (bench/runtimes/), all servers started in the same run, loaded by wrk in alternating rounds
 # (raw, tsgi sync app, tsgi fetch app, raw, ...) so that drift on this shared box hits all of
-# them alike. Prints median req/s and p99 per server and the ratio tsgi / raw (target >= 0.9).
+# them alike; the order rotates each round. Prints median req/s, p99 and the server's CPU time per
+# request (user+sys of its process from /proc, as bench/suites/http.sh: steadier than req/s on a
+# shared box) and both ratios to the raw server (req/s tsgi/raw; cpu raw/tsgi; target >= 0.9).
 # BENCH_QUICK=1: one short round (CI: proves the script runs; its figures mean nothing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,12 +34,13 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 
 # start NAME CMD... : run a server on a fresh port (appended as the last argument), wait until it
 # answers exactly "Hello, World!", remember NAME=port.
-declare -A PORT
+declare -A PORT PID
 start() {
   local name=$1; shift
   local port; port=$(free_port)
   "$@" "$port" >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
+  PID[$name]=$!
   for _ in $(seq 100); do
     if [ "$(curl -s "http://127.0.0.1:$port/" 2>/dev/null)" = "Hello, World!" ]; then PORT[$name]=$port; return 0; fi
     sleep 0.1
@@ -54,33 +57,47 @@ start deno-tsgi       "${DENO_RUN[@]}" bench/runtimes/tsgi.ts sync
 start deno-tsgi-fetch "${DENO_RUN[@]}" bench/runtimes/tsgi.ts fetch
 ORDER=(bun-raw bun-tsgi bun-tsgi-fetch deno-raw deno-tsgi deno-tsgi-fetch)
 
-# measure NAME ROUND: warm-up, then one wrk run; appends "req/s p99ms" to $WORK/NAME.runs
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, all threads
+
+# measure NAME ROUND: warm-up, then one wrk run; appends "req/s p99ms cpu-us/req" to $WORK/NAME.runs
 measure() {
-  local url="http://127.0.0.1:${PORT[$1]}/" out
+  local url="http://127.0.0.1:${PORT[$1]}/" out line t0 t1
   wrk -t2 -c"$CONNS" -d"$WARMUP" "$url" >/dev/null
+  t0=$(cpu_ticks "${PID[$1]}")
   out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$url")
+  t1=$(cpu_ticks "${PID[$1]}")
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "runtimes: $1 had errors:" >&2; echo "$out" >&2; fi
-  awk '/Requests\/sec/ {rps=$2} /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
-       END {printf "%.0f %.2f\n", rps, p99}' <<<"$out" >>"$WORK/$1.runs"
+  line=$(awk -v ticks=$((t1 - t0)) -v hz="$HZ" '/requests in/ {n=$1} /Requests\/sec/ {rps=$2} /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
+       END {printf "%.0f %.2f %.2f\n", rps, p99, (n > 0 ? ticks * 1e6 / hz / n : 0)}' <<<"$out")
+  echo "$line" >>"$WORK/$1.runs"
+  [ "${VERBOSE:-0}" = 1 ] && printf '  round %d  %-16s %s\n' "$2" "$1" "$line" >&2
+  return 0
 }
 
 for r in $(seq "$ROUNDS"); do
-  for name in "${ORDER[@]}"; do measure "$name" "$r"; done
+  # Rotate the order every round, so that no server always runs first (or right after another).
+  for i in $(seq 0 $((${#ORDER[@]} - 1))); do
+    measure "${ORDER[$(((i + r - 1) % ${#ORDER[@]}))]}" "$r"
+  done
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-declare -A RPS P99
+declare -A RPS P99 CPU
 for name in "${ORDER[@]}"; do
   RPS[$name]=$(cut -d' ' -f1 "$WORK/$name.runs" | median)
   P99[$name]=$(cut -d' ' -f2 "$WORK/$name.runs" | median)
+  CPU[$name]=$(cut -d' ' -f3 "$WORK/$name.runs" | median)
 done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 
 echo "runtimes: hello world, wrk -t2 -c$CONNS -d$DURATION, $ROUNDS alternating round(s), medians"
-printf '%-16s %10s %9s %8s   %s\n' server req/s p99-ms ratio rounds
+echo "(ratio: req/s tsgi/raw; cpu x: raw's CPU per request / this one's, >1 is cheaper)"
+printf '%-16s %9s %8s %7s %11s %7s   %s\n' server req/s p99-ms ratio cpu-us/req "cpu x" "req/s by round"
 for name in "${ORDER[@]}"; do
   base=${name%%-*}-raw
-  ratio=$(awk -v a="${RPS[$name]}" -v b="${RPS[$base]}" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
-  printf '%-16s %10s %9s %8s   %s\n' "$name" "${RPS[$name]}" "${P99[$name]}" "${ratio}x" "$(cut -d' ' -f1 "$WORK/$name.runs" | tr '\n' ' ')"
+  printf '%-16s %9s %8s %7s %11s %7s   %s\n' "$name" "${RPS[$name]}" "${P99[$name]}" "$(ratio "${RPS[$name]}" "${RPS[$base]}")x" \
+    "${CPU[$name]}" "$(ratio "${CPU[$base]}" "${CPU[$name]}")x" "$(cut -d' ' -f1 "$WORK/$name.runs" | tr '\n' ' ')"
 done
 [ "${BENCH_QUICK:-0}" = 1 ] && echo "(quick run: figures are not meaningful)"
 exit 0
