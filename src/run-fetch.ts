@@ -139,6 +139,13 @@ export async function runFetch(
     if (!(response instanceof Response)) {
       throw new SpecError("fetch-response", `a fetch handler must return a Response, got ${response === null ? "null" : typeof response}`);
     }
+    // A framework that turns errors into responses (Hono's onError: a 500) would hide a body over
+    // the limit or cut short: that is the client's error, answered 413/400 as if the app threw.
+    const failedBody = bodyError as BodyTooLarge | BodyIncomplete | null;
+    if (failedBody !== null && response.status >= 500) {
+      response.body?.cancel().catch(() => {});
+      throw failedBody;
+    }
     const outHeaders: Header[] = [];
     // Set-Cookie lines must stay apart; getSetCookie() is the one accessor that keeps them so.
     const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : null;
