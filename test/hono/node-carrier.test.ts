@@ -12,7 +12,7 @@ import { Hono } from "hono";
 import { streamText } from "hono/streaming";
 import { listen } from "../../adapters/hono/node.ts";
 import { Gateway, type App, type Environ, type Listener } from "../../src/index.ts";
-import type { TsgiEnv } from "../../adapters/hono/index.ts";
+import { listenNode, type TsgiEnv } from "../../adapters/hono/index.ts";
 import { fetchRaw, open, sleep } from "../runtimes/client.ts";
 
 const listeners: Listener[] = [];
@@ -234,6 +234,14 @@ describe("tsgi/hono on Node (@hono/node-server carrier)", () => {
     assert.equal(r.body.toString(), "done");
     await closed;
     await assert.rejects(fetchRaw(url, "/slow"), /ECONNREFUSED/);
+  });
+
+  test("tsgi/hono's listenNode is the same carrier", async () => {
+    const l = await listenNode(new Gateway(hono), { host: "127.0.0.1", port: 0 });
+    listeners.push(l);
+    const e = JSON.parse((await fetchRaw(l.url, "/env/x")).body.toString());
+    assert.equal(e.lightweight, true);
+    assert.equal(e.PATH_INFO, "/env/x");
   });
 
   test("other app kinds are served by adapters/node as before", async () => {
