@@ -5,7 +5,12 @@
  * (carriers.test.ts).
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { inspect } from "node:util";
 import { after, describe, test } from "node:test";
 import { Hono } from "hono";
@@ -234,6 +239,30 @@ describe("tsgi/hono on Node (@hono/node-server carrier)", () => {
     assert.equal(r.body.toString(), "done");
     await closed;
     await assert.rejects(fetchRaw(url, "/slow"), /ECONNREFUSED/);
+  });
+
+  test("TLS: an https URL for Hono, tsgi.url_scheme https and HTTPS on in c.env", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "tsgi-hono-tls-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const gen = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "k.pem"), "-out", join(dir, "c.pem"), "-days", "1", "-subj", "/CN=127.0.0.1"]);
+    if (gen.error) return t.skip("openssl not installed");
+    const app = new Hono<TsgiEnv>();
+    app.get("/", (c) => c.json({ url: c.req.url, scheme: c.env["tsgi.url_scheme"], https: c.env.HTTPS }));
+    const tls = { cert: readFileSync(join(dir, "c.pem")), key: readFileSync(join(dir, "k.pem")) };
+    const l = await listen(new Gateway(app), { host: "127.0.0.1", port: 0 }, { tls });
+    listeners.push(l);
+    assert.match(l.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const body = await new Promise<string>((resolve, reject) => {
+      httpsRequest(l.url + "/", { rejectUnauthorized: false, agent: false }, (res) => {
+        let text = "";
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve(text));
+      }).on("error", reject).end();
+    });
+    const e = JSON.parse(body);
+    assert.equal(e.url, l.url + "/");
+    assert.equal(e.scheme, "https");
+    assert.equal(e.https, "on");
   });
 
   test("tsgi/hono's listenNode is the same carrier", async () => {
