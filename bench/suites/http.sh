@@ -4,7 +4,8 @@
 #   hono-node    a Hono app on @hono/node-server
 #   tsgi-sync    tsgi serve, a sync (WSGI-style) app        -- target >= 0.95x node-http
 #   tsgi-async   tsgi serve, an async (ASGI-style) app
-#   tsgi-hono    tsgi serve, the Hono app of hono-node, as is
+#   tsgi-hono    tsgi serve, the Hono app of hono-node, as is; tsgi serve carries fetch apps on
+#                @hono/node-server's listener (adapters/hono/node.ts) -- target >= 0.9x hono-node
 # Every server is one node process on 127.0.0.1; wrk -t2 -c$CONNS over keep-alive.
 # Prints each round, then medians of req/s, p99 and the server's CPU time per request (user+sys
 # of its process, from /proc: steadier than req/s on a shared VM) and the ratios to node-http.
@@ -91,4 +92,8 @@ done
 printf '  tsgi-sync / node-http per round:'
 paste -d' ' "$RUN/tsgi-sync.runs" "$RUN/node-http.runs" | awk '{ printf " %.2f", ($4 > 0 ? $1 / $4 : 0) }'
 echo
-echo "tsgi-sync: $(ratio "${RPS[tsgi-sync]}" "${RPS[node-http]}")x node-http req/s, $(ratio "${CPU[node-http]}" "${CPU[tsgi-sync]}")x by CPU per request (target >= 0.95); tsgi-hono: $(ratio "${RPS[tsgi-hono]}" "${RPS[hono-node]}")x hono-node"
+printf '  tsgi-hono / hono-node per round:'
+paste -d' ' "$RUN/tsgi-hono.runs" "$RUN/hono-node.runs" | awk '{ printf " %.2f", ($4 > 0 ? $1 / $4 : 0) }'
+echo
+echo "tsgi-sync: $(ratio "${RPS[tsgi-sync]}" "${RPS[node-http]}")x node-http req/s, $(ratio "${CPU[node-http]}" "${CPU[tsgi-sync]}")x by CPU per request (target >= 0.95)"
+echo "tsgi-hono: $(ratio "${RPS[tsgi-hono]}" "${RPS[node-http]}")x node-http req/s, $(ratio "${RPS[tsgi-hono]}" "${RPS[hono-node]}")x hono-node req/s, $(ratio "${CPU[hono-node]}" "${CPU[tsgi-hono]}")x hono-node by CPU per request (target >= 0.9)"
