@@ -39,8 +39,10 @@ interface Slot extends Watched {
   requests: number;
   /** The line the worker sent before exiting, when it could not serve. */
   fatal?: string;
-  /** Why the master killed it (timeout), so its exit is no crash. */
+  /** Why the master kills it (timeout), so its exit is no crash; when it decided; when it sent SIGKILL. */
   killed?: string;
+  killedAt?: number;
+  sigkilled?: boolean;
   /** From its ready message: the app kind and the listeners' URLs. */
   kind?: string;
   urls?: string[];
@@ -245,14 +247,29 @@ class Master {
     const now = this.now();
     for (const s of this.slots.values()) {
       if (s.state === "ready" && now - s.readyAt > YOUNG_MS) this.youngDeaths = 0;
-      if (s.killed !== undefined) continue;
-      const why = overdue(s, now, this.limits);
-      if (why === null) continue;
-      s.killed = why;
-      log(`worker ${s.pid} ${why}: killing it with SIGKILL`);
-      s.worker.process.kill("SIGKILL");
+      if (s.killed === undefined) {
+        const why = overdue(s, now, this.limits);
+        if (why === null) continue;
+        s.killed = why;
+        s.killedAt = now;
+        log(`worker ${s.pid} ${why}: killing it with SIGKILL${this.holdsAlone(s) ? " once its replacement serves (it holds the sockets)" : ""}`);
+      }
+      // node:cluster closes a socket when its last worker lets go, refusing connections until a
+      // new worker listens: a blocked worker that holds the sockets alone goes once its
+      // replacement serves (it serves nobody meanwhile; connections wait in the backlog).
+      if (!s.sigkilled && (!this.holdsAlone(s) || now - s.killedAt! > this.limits.bootMs)) {
+        s.sigkilled = true;
+        s.worker.process.kill("SIGKILL");
+      }
     }
     this.manage();
+  }
+
+  /** True when `s` is the only worker listening (any other is booting, stopping or dead). */
+  private holdsAlone(s: Slot): boolean {
+    if (s.state !== "ready" && s.state !== "retiring") return false;
+    for (const o of this.slots.values()) if (o !== s && o.killed === undefined && (o.state === "ready" || o.state === "retiring")) return false;
+    return true;
   }
 
   private shutdown(sig: string): void {
@@ -268,7 +285,10 @@ class Master {
     log(line);
     this.stopping = "now";
     this.exitCode = code;
-    for (const s of this.slots.values()) s.worker.process.kill("SIGKILL");
+    for (const s of this.slots.values()) {
+      s.sigkilled = true;
+      s.worker.process.kill("SIGKILL");
+    }
     if (this.slots.size === 0) this.exit();
     setTimeout(() => this.exit(), 5000).unref();
   }
