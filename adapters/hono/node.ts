@@ -23,7 +23,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { getRequestListener, type HttpBindings } from "@hono/node-server";
+import { getRequestListener, RequestError, type HttpBindings } from "@hono/node-server";
 import { environFromHttp, HOP_BY_HOP, MemoryInput, type Environ, type FetchHandler, type FetchObject, type Gateway, type Listener, type ListenTarget } from "../../src/index.ts";
 import { accessLine, listen as listenNode, type NodeListenOptions } from "../node/index.ts";
 
@@ -87,11 +87,16 @@ export function honoRoute(gateway: Gateway, scheme: "http" | "https", accessLog?
   };
 
   const listener = getRequestListener(fetchCallback as never, {
-    // A request @hono/node-server cannot make a URL of (bad Host, bad absolute target): 400.
     errorHandler(err) {
       const req = current;
-      log(`${req?.method ?? "?"} ${req?.url ?? "?"}: ${err instanceof Error ? err.message : String(err)} (no valid URL from Host ${JSON.stringify(req?.headers.host)} and the target); answered 400`);
-      return new Response("invalid Host header or request target\n", { status: 400, headers: TEXT });
+      // A request @hono/node-server cannot make a URL of (bad Host, bad absolute target): 400.
+      if (err instanceof RequestError && req !== null) {
+        log(`${req.method} ${req.url}: ${err.message} (no valid URL from Host ${JSON.stringify(req.headers.host)} and the target); answered 400`);
+        return new Response("invalid Host header or request target\n", { status: 400, headers: TEXT });
+      }
+      // fetchCallback settles every app outcome itself: anything else is a bug here.
+      log(`internal error (a bug in tsgi; please report it): ${err instanceof Error ? err.stack : String(err)}`);
+      return new Response("Internal Server Error\n", { status: 500, headers: TEXT });
     },
   });
   installProbe();
