@@ -96,6 +96,8 @@ export class FetchSink implements ResponseSink {
   private init: ResponseInit | null = null;
   /** Declared body length when the whole body may still fit in one plain Response; else -1. */
   private expect = -1;
+  /** Index of the Content-Length header in the response headers, or -1. */
+  private lengthAt = -1;
   private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
   private pull: (() => void) | null = null;
   /** An abort that waits for queued chunks to be taken first (else the runtime drops them). */
@@ -104,8 +106,13 @@ export class FetchSink implements ResponseSink {
   private gone = false;
   private finished = false;
 
-  /** `noBody`: the request was HEAD, so the runtime sends no body whatever the headers say. */
-  constructor(private readonly noBody = false) {}
+  /**
+   * `noBody`: the request was HEAD, so the runtime sends no body whatever the headers say.
+   * `framed`: the server sets Content-Length itself for a body it holds whole (Bun.serve and
+   * Deno.serve do), so a complete Response leaves the header out: one header less to build and
+   * parse per response (~1 µs on Deno 2.9, bench/suites/runtimes.sh).
+   */
+  constructor(private readonly noBody = false, private readonly framed = false) {}
 
   /** The Response, now (fast path) or once headers are known. */
   ready(): Response | Promise<Response> {
@@ -146,6 +153,7 @@ export class FetchSink implements ResponseSink {
       const name = headers[i][0];
       if (name.length === 14 && name.toLowerCase() === "content-length") {
         this.expect = Number(headers[i][1]);
+        this.lengthAt = i;
         if (this.expect === 0) return this.respond(null);
         return; // wait for the first chunk: it may be the whole body
       }
@@ -160,7 +168,7 @@ export class FetchSink implements ResponseSink {
       if (chunk.length === this.expect) {
         // The core never writes past Content-Length, so this chunk is the whole body.
         this.finished = true;
-        return this.respond(chunk as Uint8Array<ArrayBuffer>);
+        return this.whole(chunk);
       }
       this.open();
     }
@@ -168,6 +176,20 @@ export class FetchSink implements ResponseSink {
     c.enqueue(chunk);
     if ((c.desiredSize ?? 0) > 0) return;
     return new Promise<void>((resolve) => (this.pull = resolve));
+  }
+
+  /** The last chunk and the end in one step: a body known whole is a plain Response, no stream. */
+  endWith(chunk: Uint8Array): void {
+    if (this.finished || this.gone) return;
+    this.finished = true;
+    const c = this.controller;
+    if (c !== null) {
+      c.enqueue(chunk);
+      c.close();
+    } else if (this.response === null) {
+      // The core calls endWith only with exactly the declared rest of the body: it is all of it.
+      this.whole(chunk);
+    }
   }
 
   end(): void {
@@ -206,6 +228,17 @@ export class FetchSink implements ResponseSink {
         this.controller!.error(err);
       } catch { /* already closed */ }
     }, 0);
+  }
+
+  private whole(chunk: Uint8Array): void {
+    const at = this.lengthAt;
+    if (this.framed && at >= 0) {
+      const headers = this.init!.headers as Header[];
+      const kept: Header[] = new Array(headers.length - 1);
+      for (let i = 0, j = 0; i < headers.length; i++) if (i !== at) kept[j++] = headers[i];
+      this.init!.headers = kept;
+    }
+    this.respond(chunk as Uint8Array<ArrayBuffer>);
   }
 
   private open(): void {
