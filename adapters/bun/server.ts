@@ -69,7 +69,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
 
   const respond = (request: Request, head: HttpHead): Response | Promise<Response> => {
     if (passFetch && canPassThrough(gateway, request)) return passThrough(gateway, request, head);
-    const sink = new FetchSink(request.method === "HEAD");
+    const sink = new FetchSink(request.method === "HEAD", true);
     const done = gateway.handleHttp(head, bodyOf(request), sink);
     if (sink.complete) return sink.response!; // complete already: no promise, no stream
     request.signal.addEventListener("abort", () => sink.disconnect(), { once: true });

@@ -64,7 +64,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
 
   const respond = (request: Request, info: DenoServeInfo, head: HttpHead): Response | Promise<Response> => {
     if (passFetch && canPassThrough(gateway, request)) return passThrough(gateway, request, head);
-    const sink = new FetchSink(request.method === "HEAD");
+    const sink = new FetchSink(request.method === "HEAD", true);
     const done = gateway.handleHttp(head, bodyOf(request), sink);
     if (sink.complete) return sink.response!; // complete already: no promise, no stream
     // `completed` rejects when the client goes away; request.signal would also fire after a
