@@ -103,13 +103,15 @@ function hash53(s: string, seed: number): number {
 export type Inputs = [path: string, size: number, mtimeMs: number][];
 
 const STAMP = "// tsgi-inputs ";
+/** First line of a cached build meant for Bun: the file is plain JS, Bun's transpiler may skip it. */
+export const BUN_PRAGMA = "// @bun\n";
 // The stamp line is JSON with \u escapes for non-ASCII (see storeCached), so Latin-1 is exact.
 const latin1 = new TextDecoder("latin1");
 
 /**
  * The cached build named `name` (`<key>.mjs`) if one of the cache folders has it and every
- * input it was built from is unchanged; else null. The stamp is the file's first line, so a
- * build and its stamp are one file, replaced atomically.
+ * input it was built from is unchanged; else null. The stamp is the file's first line (after
+ * BUN_PRAGMA, if any), so a build and its stamp are one file, replaced atomically.
  */
 export function findCached(name: string): string | null {
   for (const dir of cacheDirs()) {
@@ -126,7 +128,9 @@ export function findCached(name: string): string | null {
         if (st.uid !== uid || (st.mode & 0o022) !== 0) continue;
       }
       if (!safeDir(dir)) continue;
-      if (freshStamp(firstLine(fd))) return file;
+      let first = lineAt(fd, 0);
+      if (first.line + "\n" === BUN_PRAGMA) first = lineAt(fd, first.next);
+      if (freshStamp(first.line)) return file;
     } finally {
       closeSync(fd);
     }
@@ -134,16 +138,17 @@ export function findCached(name: string): string | null {
   return null;
 }
 
-function firstLine(fd: number): string {
-  let text = "";
+/** The line that starts at byte `at` of `fd` (without its newline) and where the next one starts. */
+function lineAt(fd: number, at: number): { line: string; next: number } {
+  let line = "";
   const buf = new Uint8Array(16384);
-  for (;;) {
-    const n = readSync(fd, buf, 0, buf.length, null);
-    const chunk = latin1.decode(buf.subarray(0, n));
-    const nl = chunk.indexOf("\n");
-    if (nl >= 0) return text + chunk.slice(0, nl);
-    text += chunk;
-    if (n === 0) return text;
+  for (let pos = at; ;) {
+    const n = readSync(fd, buf, 0, buf.length, pos);
+    const nl = buf.subarray(0, n).indexOf(10);
+    if (nl >= 0) return { line: line + latin1.decode(buf.subarray(0, nl)), next: pos + nl + 1 };
+    line += latin1.decode(buf.subarray(0, n));
+    pos += n;
+    if (n === 0) return { line, next: pos };
   }
 }
 
@@ -169,12 +174,12 @@ function freshStamp(line: string): boolean {
 
 /**
  * Store `code` as the cache entry `name` in the first safe, writable cache folder and return
- * its path. Two processes filling the same entry at once each write a temp file and rename it
- * over the entry: a reader sees one whole build or the other, both valid. When no folder can
+ * its path (`head`, such as BUN_PRAGMA, goes before the stamp line). Two processes filling
+ * the same entry at once each write a temp file and rename it over the entry: a reader sees one whole build or the other, both valid. When no folder can
  * be used, a private temp folder serves this one process (the request never fails for it).
  */
-export function storeCached(name: string, code: string, inputs: Inputs): { file: string; temporary: boolean } {
-  const text = STAMP + JSON.stringify(inputs).replace(/[\u0080-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")) + "\n" + code;
+export function storeCached(name: string, code: string, inputs: Inputs, head = ""): { file: string; temporary: boolean } {
+  const text = head + STAMP + JSON.stringify(inputs).replace(/[\u0080-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")) + "\n" + code;
   for (const dir of cacheDirs()) {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
