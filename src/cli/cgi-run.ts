@@ -18,8 +18,8 @@
 import * as nodeModule from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { appPath, BUN_PRAGMA, cacheKey, findCached, LOADER_VERSION, LoadError, parseAppSpec, runtime, storeCached } from "./loader.ts";
-import { statSync, rmSync } from "node:fs";
+import { appFile, BUN_PRAGMA, cacheKey, findCached, LOADER_VERSION, LoadError, parseAppSpec, runtime, storeCached } from "./loader.ts";
+import { rmSync } from "node:fs";
 
 // httpoxy: in a CGI environment HTTP_PROXY is the client's `Proxy` header. Gone before any
 // app or package code runs, so no HTTP client can take it for a proxy setting.
@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     const { file, exportName } = parseAppSpec(spec);
     label = file;
-    const path = appPath(file);
+    const { path, size, mtimeMs } = appFile(file);
     if (runtime === "deno") {
       // Deno transpiles and caches TypeScript itself.
       const { runCgiModule } = await import("../../adapters/cgi/run.ts");
@@ -58,8 +58,7 @@ async function main(argv: string[]): Promise<void> {
       await runCgiModule(mod, exportName, file);
       return;
     }
-    const st = statSync(path);
-    const name = cacheKey([LOADER_VERSION, "cgi", runtime, path, exportName, String(st.size), String(st.mtimeMs)]) + ".mjs";
+    const name = cacheKey([LOADER_VERSION, "cgi", runtime, path, exportName, String(size), String(mtimeMs)]) + ".mjs";
     let program = findCached(name);
     if (program === null) {
       const { bundleCgi } = await import("./bundle.ts");

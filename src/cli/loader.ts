@@ -48,19 +48,22 @@ export function needsTranspile(path: string): boolean {
  * server's user (www-data) usually has a home it cannot write.
  */
 export function cacheDirs(): string[] {
-  const dirs: string[] = [];
+  return [...eachCacheDir()];
+}
+
+/** cacheDirs() one at a time: a hit in TSGI_CACHE_DIR never looks the home folder up (no /etc/passwd read). */
+function* eachCacheDir(): Generator<string> {
   const env = process.env;
-  if (env.TSGI_CACHE_DIR) dirs.push(env.TSGI_CACHE_DIR);
-  if (env.XDG_CACHE_HOME) dirs.push(join(env.XDG_CACHE_HOME, "tsgi"));
+  if (env.TSGI_CACHE_DIR) yield env.TSGI_CACHE_DIR;
+  if (env.XDG_CACHE_HOME) yield join(env.XDG_CACHE_HOME, "tsgi");
   let home = env.HOME;
   if (!home) {
     try {
       home = homedir();
     } catch { /* no passwd entry */ }
   }
-  if (home) dirs.push(join(home, ".cache", "tsgi"));
-  dirs.push(join(tmpdir(), `tsgi-cache-${uid ?? "u"}`));
-  return dirs;
+  if (home) yield join(home, ".cache", "tsgi");
+  yield join(tmpdir(), `tsgi-cache-${uid ?? "u"}`);
 }
 
 const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
@@ -114,7 +117,7 @@ const latin1 = new TextDecoder("latin1");
  * BUN_PRAGMA, if any), so a build and its stamp are one file, replaced atomically.
  */
 export function findCached(name: string): string | null {
-  for (const dir of cacheDirs()) {
+  for (const dir of eachCacheDir()) {
     const file = join(dir, name);
     let fd: number;
     try {
@@ -180,7 +183,7 @@ function freshStamp(line: string): boolean {
  */
 export function storeCached(name: string, code: string, inputs: Inputs, head = ""): { file: string; temporary: boolean } {
   const text = head + STAMP + JSON.stringify(inputs).replace(/[\u0080-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")) + "\n" + code;
-  for (const dir of cacheDirs()) {
+  for (const dir of eachCacheDir()) {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       if (!safeDir(dir)) continue;
@@ -217,6 +220,11 @@ function privateCopy(name: string, text: string): string {
 
 /** Resolve `file` and check it is a readable file; LoadError otherwise. */
 export function appPath(file: string): string {
+  return appFile(file).path;
+}
+
+/** appPath() with the file's stat (size and mtime key cgi-run's cache). */
+export function appFile(file: string): { path: string; size: number; mtimeMs: number } {
   const path = resolve(file);
   let st;
   try {
@@ -225,7 +233,7 @@ export function appPath(file: string): string {
     throw new LoadError(`app file ${file} not found (looked at ${path})`);
   }
   if (!st.isFile()) throw new LoadError(`app file ${file} is not a file`);
-  return path;
+  return { path, size: st.size, mtimeMs: st.mtimeMs };
 }
 
 /** Load the module at `spec` and return its app export, checked to be a tsgi app. */
