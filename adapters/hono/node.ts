@@ -24,8 +24,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { getRequestListener, RequestError, type HttpBindings } from "@hono/node-server";
-import { environFromHttp, HOP_BY_HOP, MemoryInput, type Environ, type FetchHandler, type FetchObject, type Gateway, type Listener, type ListenTarget } from "../../src/index.ts";
+import { environFromHttp, MemoryInput, type Environ, type FetchHandler, type FetchObject, type Gateway, type Listener, type ListenTarget } from "../../src/index.ts";
 import { accessLine, listen as listenNode, type NodeListenOptions } from "../node/index.ts";
+import { checked, failed, probeResponseCache, type Log } from "./node-response.ts";
 
 /** Options of one listener: adapters/node's. */
 export type HonoNodeListenOptions = NodeListenOptions;
@@ -76,10 +77,10 @@ export function honoRoute(gateway: Gateway, scheme: "http" | "https", accessLog?
     } catch (err) {
       return failed(log, incoming, err);
     }
-    if (result instanceof Response) return withoutHopByHop(result);
+    if (result instanceof Response) return checked(result, log, incoming, bindings.outgoing);
     if (result !== null && typeof (result as Promise<unknown>)?.then === "function") {
       return (result as Promise<unknown>).then(
-        (r) => (r instanceof Response ? withoutHopByHop(r) : notAResponse(log, incoming, r)),
+        (r) => (r instanceof Response ? checked(r, log, incoming, bindings.outgoing) : notAResponse(log, incoming, r)),
         (err) => failed(log, incoming, err),
       );
     }
@@ -99,7 +100,7 @@ export function honoRoute(gateway: Gateway, scheme: "http" | "https", accessLog?
       return new Response("Internal Server Error\n", { status: 500, headers: TEXT });
     },
   });
-  installProbe();
+  probeResponseCache();
 
   return function route(req: IncomingMessage, res: ServerResponse): boolean {
     const h = req.headers;
@@ -116,12 +117,7 @@ export function honoRoute(gateway: Gateway, scheme: "http" | "https", accessLog?
 
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
 
-function failed(log: (line: string) => void, req: IncomingMessage, err: unknown): Response {
-  log(`${req.method} ${req.url}: app failed; answered 500: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-  return new Response("Internal Server Error\n", { status: 500, headers: TEXT });
-}
-
-function notAResponse(log: (line: string) => void, req: IncomingMessage, value: unknown): Response {
+function notAResponse(log: Log, req: IncomingMessage, value: unknown): Response {
   return failed(log, req, new TypeError(`[fetch-response] a fetch handler must return a Response, got ${value === null ? "null" : typeof value}`));
 }
 
@@ -147,58 +143,6 @@ function endpoints(sock: Socket & { [ENDPOINTS]?: Endpoints }): Endpoints {
     sock[ENDPOINTS] = e;
   }
   return e;
-}
-
-/**
- * fetch-hop-by-hop (SPEC.md §6): Connection, Transfer-Encoding... from the app are dropped.
- * Reading `response.headers` would turn @hono/node-server's stand-in into a real Response and
- * lose its fast path, so the headers it was made with are read from its cache when it has one
- * (found once by probing, see installProbe); otherwise through `headers`.
- */
-function withoutHopByHop(r: Response): Response {
-  const cache = CACHE === null ? undefined : (r as unknown as Record<symbol, unknown[] | undefined>)[CACHE];
-  if (cache !== undefined) {
-    const init = cache[2];
-    if (init === undefined || init === null) return r;
-    if (!(init instanceof Headers)) {
-      if (Array.isArray(init)) {
-        for (const pair of init as [string, string][]) if (HOP_BY_HOP.has(pair[0].toLowerCase())) return rebuilt(r);
-        return r;
-      }
-      for (const name in init as Record<string, string>) if (HOP_BY_HOP.has(name.toLowerCase())) return rebuilt(r);
-      return r;
-    }
-  }
-  const seen = { hop: false };
-  r.headers.forEach(findHop, seen);
-  return seen.hop ? rebuilt(r) : r;
-}
-
-function findHop(this: { hop: boolean }, _value: string, name: string): void {
-  if (HOP_BY_HOP.has(name)) this.hop = true;
-}
-
-function rebuilt(r: Response): Response {
-  const kept = new Headers();
-  r.headers.forEach((value, name) => {
-    if (!HOP_BY_HOP.has(name) && name !== "set-cookie") kept.append(name, value);
-  });
-  for (const c of r.headers.getSetCookie()) kept.append("set-cookie", c);
-  return new Response(r.body, { status: r.status, statusText: r.statusText, headers: kept });
-}
-
-/** The own symbol under which @hono/node-server's Response keeps `[status, body, headersInit]`. */
-let CACHE: symbol | null = null;
-let probed = false;
-function installProbe(): void {
-  if (probed) return;
-  probed = true;
-  const marker = { "x-probe": "1" };
-  const r = new Response("", { headers: marker }) as unknown as Record<symbol, unknown>;
-  for (const s of Object.getOwnPropertySymbols(r)) {
-    const v = r[s];
-    if (Array.isArray(v) && v[2] === marker) CACHE = s;
-  }
 }
 
 /** One access-log line when the response is done; body bytes counted as they are handed to node. */

@@ -184,6 +184,28 @@ describe("tsgi/hono on Node (@hono/node-server carrier)", () => {
     assert.match(lines[2], /^GET \/string: app failed; answered 500: TypeError: \[fetch-response\] a fetch handler must return a Response, got string/);
   });
 
+  test("a body stream that fails: before its first chunk a 500, later a cut; one log line each", async () => {
+    const enc = new TextEncoder();
+    const { url, lines } = await serve(((req: Request) => {
+      const early = new URL(req.url).pathname === "/early";
+      let n = 0;
+      return new Response(new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (early || n++ === 2) c.error(new Error(early ? "no data" : "gone midway"));
+          else c.enqueue(enc.encode("chunk\n"));
+        },
+      }));
+    }) as App);
+    const e = await fetchRaw(url, "/early");
+    assert.equal(e.status, 500);
+    assert.equal(e.body.toString(), "Internal Server Error\n");
+    const late = await raw(url, "GET /late HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.match(late, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\n6\r\nchunk\n\r\n6\r\nchunk\n\r\n$/, "two chunks, then cut without the last chunk");
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], /^GET \/early: app failed; answered 500: Error: no data/);
+    assert.match(lines[1], /^GET \/late: app failed after the response started; connection aborted: Error: gone midway/);
+  });
+
   test("hop-by-hop response headers are dropped (object, pairs and Headers inits)", async () => {
     const inits: Record<string, HeadersInit> = {
       "/object": { upgrade: "websocket", "x-a": "1" },
