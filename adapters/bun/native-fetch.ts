@@ -11,7 +11,8 @@
  * Requests whose body the runtime cannot bound for us (chunked, or over maxBody) take the
  * core's path instead, where the body limit applies.
  */
-import { environFromHttp, HOP_BY_HOP, MemoryInput, type FetchHandler, type FetchObject, type Gateway, type HttpHead } from "../../src/index.ts";
+import { environFromHttp, HOP_BY_HOP, MemoryInput, type Environ, type FetchHandler, type FetchObject, type Gateway, type HttpHead } from "../../src/index.ts";
+import { targetOf } from "./request.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -29,19 +30,23 @@ export function canPassThrough(gateway: Gateway, request: Request): boolean {
 
 /** Call the gateway's fetch app with the runtime's Request and the environ; never throws. */
 export function passThrough(gateway: Gateway, request: Request, head: HttpHead): Response | Promise<Response> {
-  const env = gateway.environ(environFromHttp(head, { mount: gateway.mount }), new MemoryInput(EMPTY));
+  return callApp(gateway, request, gateway.environ(environFromHttp(head, { mount: gateway.mount }), new MemoryInput(EMPTY)));
+}
+
+/** Call the gateway's fetch app with the runtime's Request and `env` (e.g. a lazy environ); never throws. */
+export function callApp(gateway: Gateway, request: Request, env: Environ): Response | Promise<Response> {
   const app = gateway.app as FetchHandler | FetchObject;
   let result: Response | Promise<Response>;
   try {
     result = typeof app === "function" ? app(request, env as never) : app.fetch(request, env as never);
   } catch (err) {
-    return failed(gateway, head, err);
+    return failed(gateway, request, err);
   }
   if (result instanceof Response) return checked(result);
   if (result !== null && typeof (result as Promise<Response>)?.then === "function") {
-    return (result as Promise<Response>).then((r) => (r instanceof Response ? checked(r) : notAResponse(gateway, head, r)), (err) => failed(gateway, head, err));
+    return (result as Promise<Response>).then((r) => (r instanceof Response ? checked(r) : notAResponse(gateway, request, r)), (err) => failed(gateway, request, err));
   }
-  return notAResponse(gateway, head, result);
+  return notAResponse(gateway, request, result);
 }
 
 /** The Response without hop-by-hop headers (a proxied upstream's Connection, Keep-Alive...). */
@@ -61,11 +66,11 @@ function findHop(this: { hop: boolean }, _value: string, name: string): void {
   if (HOP_BY_HOP.has(name)) this.hop = true;
 }
 
-function notAResponse(gateway: Gateway, head: HttpHead, value: unknown): Response {
-  return failed(gateway, head, new TypeError(`[fetch-response] a fetch handler must return a Response, got ${value === null ? "null" : typeof value}`));
+function notAResponse(gateway: Gateway, request: Request, value: unknown): Response {
+  return failed(gateway, request, new TypeError(`[fetch-response] a fetch handler must return a Response, got ${value === null ? "null" : typeof value}`));
 }
 
-function failed(gateway: Gateway, head: HttpHead, err: unknown): Response {
-  gateway.log(`${head.method} ${head.target}: app failed; answered 500: ${err instanceof Error ? err.stack : String(err)}`);
-  return new Response(head.method === "HEAD" ? null : "Internal Server Error\n", { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } });
+function failed(gateway: Gateway, request: Request, err: unknown): Response {
+  gateway.log(`${request.method} ${targetOf(request.url)}: app failed; answered 500: ${err instanceof Error ? err.stack : String(err)}`);
+  return new Response(request.method === "HEAD" ? null : "Internal Server Error\n", { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } });
 }

@@ -7,7 +7,8 @@ import { chmodSync } from "node:fs";
 import { formatTarget, Gateway, Lifespan, type App, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
 import { logged } from "./access-log.ts";
 import { bodyOf, headOf, type Endpoints } from "./request.ts";
-import { canPassThrough, passThrough } from "./native-fetch.ts";
+import { lazyEnviron, type HeadMaker } from "./lazy-environ.ts";
+import { callApp, canPassThrough, passThrough } from "./native-fetch.ts";
 import { FetchSink, internalError, isAbort } from "./sink.ts";
 import { bunGlobal, type BunServer } from "./types.ts";
 
@@ -51,20 +52,28 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
   const scheme = options.tls ? "https" : "http";
   const accessLog = options.accessLog;
 
+  const heads: HeadMaker<BunServer> = {
+    head(request, srv) {
+      const ip = unix ? null : srv.requestIP(request);
+      const at: Endpoints = ip === null ? local : {
+        serverName: local.serverName,
+        serverPort: local.serverPort,
+        remoteAddr: ip.address,
+        remotePort: String(ip.port),
+      };
+      return headOf(request, at, scheme);
+    },
+  };
+
   const handle = (request: Request, srv: BunServer): Response | Promise<Response> => {
-    const ip = unix ? null : srv.requestIP(request);
-    const at: Endpoints = ip === null ? local : {
-      serverName: local.serverName,
-      serverPort: local.serverPort,
-      remoteAddr: ip.address,
-      remotePort: String(ip.port),
-    };
-    const head = headOf(request, at, scheme);
     if (accessLog) {
+      const head = heads.head(request, srv);
       const t0 = performance.now();
       return logged(respond(request, head), head, request, t0, accessLog);
     }
-    return respond(request, head);
+    // A fetch app gets its environ built only if it reads it (lazy-environ.ts).
+    if (passFetch && canPassThrough(gateway, request)) return callApp(gateway, request, lazyEnviron(gateway, request, heads, srv));
+    return respond(request, heads.head(request, srv));
   };
 
   const respond = (request: Request, head: HttpHead): Response | Promise<Response> => {

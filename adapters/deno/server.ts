@@ -8,7 +8,8 @@ import { formatTarget, type App, type Gateway, type GatewayOptions, type HttpHea
 import { logged } from "../bun/access-log.ts";
 import { bodyOf, headOf, type Endpoints } from "../bun/request.ts";
 import { serveWith, type RuntimeServer } from "../bun/server.ts";
-import { canPassThrough, passThrough } from "../bun/native-fetch.ts";
+import { lazyEnviron, type HeadMaker } from "../bun/lazy-environ.ts";
+import { callApp, canPassThrough, passThrough } from "../bun/native-fetch.ts";
 import { FetchSink, internalError, isAbort } from "../bun/sink.ts";
 import { denoGlobal, type DenoServeInfo } from "./types.ts";
 
@@ -46,20 +47,28 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
   const scheme = options.tls ? "https" : "http";
   const accessLog = options.accessLog;
 
+  const heads: HeadMaker<DenoServeInfo> = {
+    head(request, info) {
+      const peer = info.remoteAddr;
+      const at: Endpoints = peer.transport !== "tcp" ? local : {
+        serverName: local.serverName,
+        serverPort: local.serverPort,
+        remoteAddr: peer.hostname,
+        remotePort: String(peer.port),
+      };
+      return headOf(request, at, scheme);
+    },
+  };
+
   const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
-    const peer = info.remoteAddr;
-    const at: Endpoints = peer.transport !== "tcp" ? local : {
-      serverName: local.serverName,
-      serverPort: local.serverPort,
-      remoteAddr: peer.hostname,
-      remotePort: String(peer.port),
-    };
-    const head = headOf(request, at, scheme);
     if (accessLog) {
+      const head = heads.head(request, info);
       const t0 = performance.now();
       return logged(respond(request, info, head), head, request, t0, accessLog);
     }
-    return respond(request, info, head);
+    // A fetch app gets its environ built only if it reads it (../bun/lazy-environ.ts).
+    if (passFetch && canPassThrough(gateway, request)) return callApp(gateway, request, lazyEnviron(gateway, request, heads, info));
+    return respond(request, info, heads.head(request, info));
   };
 
   const respond = (request: Request, info: DenoServeInfo, head: HttpHead): Response | Promise<Response> => {

@@ -21,15 +21,15 @@ for (const rt of RUNTIMES) {
   describe(`tsgi/${rt} on ${rt}`, { skip: bin === null ? `${rt} is not installed (npm install installs it)` : false }, () => {
     let dir: string;
     let server: Started;
-    let urls: { async: string; sync: string };
-    let unixUrls: { async: string; sync: string };
+    let urls: { async: string; sync: string; fetch: string };
+    let unixUrls: { async: string; sync: string; fetch: string };
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), `tsgi-${rt}-`));
-      const [cmd, args] = bin!(FIXTURE, ["127.0.0.1:0", "127.0.0.1:0"]);
+      const [cmd, args] = bin!(FIXTURE, ["127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"]);
       server = start(cmd, args);
       urls = JSON.parse(await waitForLine(server, /^\{.*\}$/m));
-      const [ucmd, uargs] = bin!(FIXTURE, [join(dir, "a.sock"), join(dir, "s.sock")]);
+      const [ucmd, uargs] = bin!(FIXTURE, [join(dir, "a.sock"), join(dir, "s.sock"), join(dir, "f.sock")]);
       unixUrls = JSON.parse(await waitForLine(start(ucmd, uargs), /^\{.*\}$/m));
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,6 +53,30 @@ for (const rt of RUNTIMES) {
       assert.equal(env.HTTP_COOKIE, "k=v");
       assert.equal(env["tsgi.url_scheme"], "http");
       assert.equal(r.headers["content-length"], String(r.body.length));
+    });
+
+    test("fetch app: the environ (built on first use) reads like a plain object", async () => {
+      const port = new URL(urls.fetch).port;
+      for (const path of ["/a%20b?x=1", "/late"]) {
+        const r = await fetchRaw(urls.fetch, path, { headers: { "X-Thing": "1" } });
+        assert.equal(r.status, 200);
+        const got = JSON.parse(r.body.toString());
+        assert.equal(got.keys.REMOTE_ADDR, "127.0.0.1", path);
+        assert.match(got.keys.REMOTE_PORT, /^\d+$/);
+        assert.equal(got.keys.SERVER_PORT, port);
+        assert.equal(got.keys.REQUEST_URI, path);
+        assert.equal(got.keys.HTTP_X_THING, "1");
+        assert.equal(got.keys["tsgi.url_scheme"], "http");
+        assert.equal(got.hasRemote, true);
+        assert.equal(got.spreadPath, path === "/late" ? "/late" : "/a b");
+        assert.equal(got.note, "written");
+        assert.equal(got.input, 0);
+      }
+      const hello = await fetchRaw(urls.fetch, "/hello");
+      assert.equal(hello.body.toString(), "Hello, World!");
+      const u = JSON.parse((await fetchRaw(unixUrls.fetch, "/p")).body.toString());
+      assert.equal(u.keys.PATH_INFO, "/p");
+      assert.equal(u.hasRemote, false);
     });
 
     test("sync app over a unix socket", async () => {
