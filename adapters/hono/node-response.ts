@@ -3,10 +3,10 @@
  * the core applies to fetch apps (SPEC.md §6) without losing @hono/node-server's fast path for
  * string and bytes bodies:
  * - fetch-hop-by-hop: Connection, Transfer-Encoding, Upgrade... from the app are dropped;
- * - a streamed body is read one chunk ahead, so a stream that fails before its first chunk is a
- *   500, and one that fails later cuts the connection (the client sees the response is
- *   incomplete); either way one log line, as the core writes, instead of @hono/node-server's
- *   console.error of the stack.
+ * - a streamed body whose first chunk is there at once is looked at first, so a stream that fails
+ *   straight away is a 500; a failure after the headers went out cuts the connection (the client
+ *   sees the response is incomplete); either way one log line, as the core writes, instead of
+ *   @hono/node-server's console.error of the stack.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HOP_BY_HOP } from "../../src/index.ts";
@@ -66,27 +66,36 @@ function rebuilt(r: Response, body: ReadableStream<Uint8Array> | null): Response
   return new Response(body, { status: r.status, statusText: r.statusText, headers: kept });
 }
 
-/** The streamed body read one chunk ahead (as the core does), then passed on chunk by chunk. */
+/**
+ * The streamed body, its first chunk looked at before the headers go out when it is there at
+ * once (as @hono/node-server itself does): a stream that fails straight away is a 500. A stream
+ * whose first chunk takes longer (an SSE stream waiting for its first event) sends its headers
+ * now, and a failure from then on cuts the connection.
+ */
 async function guarded(r: Response, log: Log, req: IncomingMessage, res: ServerResponse): Promise<Response> {
   const reader = r.body!.getReader();
-  let first: ReadableStreamReadResult<Uint8Array>;
+  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = reader.read();
+  pending.catch(() => {}); // observed by pull(), unless the client leaves first
+  let held: ReadableStreamReadResult<Uint8Array> | undefined;
   try {
-    first = await reader.read();
+    held = await Promise.race([pending, notYet()]);
   } catch (err) {
     return failed(log, req, err);
   }
-  let held: Uint8Array | null = first.done ? null : first.value;
-  const done = first.done;
+  if (held !== undefined) pending = null;
   const stream = new ReadableStream<Uint8Array>({
     async pull(c) {
-      if (held !== null) {
-        c.enqueue(held);
-        held = null;
-        return;
-      }
-      if (done) return c.close();
       try {
-        const next = await reader.read();
+        let next: ReadableStreamReadResult<Uint8Array>;
+        if (held !== undefined) {
+          next = held;
+          held = undefined;
+        } else if (pending !== null) {
+          next = await pending;
+          pending = null;
+        } else {
+          next = await reader.read();
+        }
         if (next.done) c.close();
         else c.enqueue(next.value);
       } catch (err) {
@@ -102,6 +111,11 @@ async function guarded(r: Response, log: Log, req: IncomingMessage, res: ServerR
     },
   }, { highWaterMark: 0 });
   return rebuilt(r, stream);
+}
+
+/** Settles with undefined after a few microtasks: enough for a chunk that is already queued. */
+function notYet(): Promise<undefined> {
+  return Promise.resolve().then(() => Promise.resolve(undefined));
 }
 
 /** How long a cut response may take to flush what the app produced before its socket is destroyed. */

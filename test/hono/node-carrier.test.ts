@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { after, describe, test } from "node:test";
 import { Hono } from "hono";
-import { streamText } from "hono/streaming";
+import { streamSSE, streamText } from "hono/streaming";
 import { listen } from "../../adapters/hono/node.ts";
 import { Gateway, type App, type Environ, type Listener } from "../../src/index.ts";
 import { listenNode, type TsgiEnv } from "../../adapters/hono/index.ts";
@@ -206,6 +206,26 @@ describe("tsgi/hono on Node (@hono/node-server carrier)", () => {
     assert.match(lines[1], /^GET \/late: app failed after the response started; connection aborted: Error: gone midway/);
   });
 
+  test("a stream whose first chunk is not there yet (SSE) sends its headers at once", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const sse = new Hono();
+    sse.get("/events", (c) => streamSSE(c, async (s) => {
+      await gate;
+      await s.writeSSE({ data: "first" });
+    }));
+    const { url } = await serve(sse);
+    const { req, response } = open(url, "/events");
+    req.end();
+    const res = await response; // before any event: the gate is still shut
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers["content-type"]), /^text\/event-stream/);
+    release();
+    let text = "";
+    for await (const chunk of res) text += chunk;
+    assert.equal(text, "data: first\n\n");
+  });
+
   test("hop-by-hop response headers are dropped (object, pairs and Headers inits)", async () => {
     const inits: Record<string, HeadersInit> = {
       "/object": { upgrade: "websocket", "x-a": "1" },
@@ -247,16 +267,23 @@ describe("tsgi/hono on Node (@hono/node-server carrier)", () => {
     assert.match(log[0], /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/hello HTTP\/1\.1" 200 13 "-" "t\/1" [\d.]+ms$/);
   });
 
-  test("graceful close: the request in flight finishes, with Connection: close", async () => {
+  test("graceful close: the request in flight finishes; new connections are refused", async () => {
+    let started = false;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
     const slow = new Hono();
     slow.get("/slow", async (c) => {
-      await sleep(300);
+      started = true;
+      await gate;
       return c.text("done");
     });
     const { url, listener } = await serve(slow);
     const pending = fetchRaw(url, "/slow");
-    await sleep(100);
+    for (let i = 0; i < 500 && !started; i++) await sleep(10);
+    assert.ok(started);
     const closed = listener.close(5000);
+    await sleep(50);
+    release();
     const r = await pending;
     assert.equal(r.body.toString(), "done");
     await closed;
