@@ -12,9 +12,13 @@
 import type { Header, ResponseSink } from "../../src/index.ts";
 import type { Connection } from "./connection.ts";
 
+/** Bodies up to this size go out with the head as one latin1 string: one write() system call. */
+const SMALL_BODY = 1024;
+
 export class UwsgiSink implements ResponseSink {
   private finished = false;
-  private corked = false;
+  /** The status line and headers, until the first body bytes (or the end) take them along. */
+  private head: string | null = null;
 
   private status = 0;
   private bytes = 0;
@@ -32,38 +36,36 @@ export class UwsgiSink implements ResponseSink {
 
   start(status: number, reason: string, headers: Header[]): void {
     // Header names and values are byte strings the core validated (no CR, LF, NUL, nothing
-    // above U+00FF), so latin1 writes them byte for byte.
+    // above U+00FF), so latin1 writes them byte for byte. Held until body bytes or the end
+    // come, so that a response is one socket write.
     this.status = status;
     let head = this.version + " " + status + " " + reason + "\r\n";
     for (let i = 0; i < headers.length; i++) head += headers[i][0] + ": " + headers[i][1] + "\r\n";
-    head += "\r\n";
-    const socket = this.conn.socket;
-    if (this.conn.gone) return;
-    // Corked: the head and the first body chunk leave in one writev.
-    socket.cork();
-    this.corked = true;
-    socket.write(head, "latin1");
+    this.head = head + "\r\n";
   }
 
   write(chunk: Uint8Array): void | Promise<void> {
     if (this.conn.gone) return;
-    const socket = this.conn.socket;
     this.bytes += chunk.length;
-    const ok = socket.write(chunk);
-    if (this.corked) {
-      this.corked = false;
-      socket.uncork();
-    }
-    if (!ok) return this.conn.waitWritable();
+    if (!this.send(chunk)) return this.conn.waitWritable();
+  }
+
+  /** The whole body in one call (the core's one-step end): head and body leave in one write. */
+  endWith(chunk: Uint8Array): void {
+    if (this.finished) return;
+    this.bytes += chunk.length;
+    if (!this.conn.gone) this.send(chunk);
+    this.end();
   }
 
   end(): void {
     if (this.finished) return;
     this.finished = true;
     if (this.access !== null) this.logAccess();
-    if (this.corked) {
-      this.corked = false;
-      this.conn.socket.uncork();
+    const head = this.head;
+    if (head !== null) {
+      this.head = null;
+      if (!this.conn.gone) this.conn.socket.write(head, "latin1");
     }
     this.conn.finish();
   }
@@ -72,11 +74,29 @@ export class UwsgiSink implements ResponseSink {
     if (this.finished) return;
     this.finished = true;
     if (this.access !== null) this.logAccess();
-    if (this.corked) {
-      this.corked = false;
-      this.conn.socket.uncork();
+    // What the app produced goes first (a head the core held back, e.g. when the app sent less
+    // than its Content-Length), so the client sees that response cut, not a gateway error.
+    const head = this.head;
+    if (head !== null) {
+      this.head = null;
+      if (!this.conn.gone) this.conn.socket.write(head, "latin1");
     }
     this.conn.abortResponse();
+  }
+
+  /** Body bytes, preceded by the head if it is still held; returns the socket's "keep writing". */
+  private send(chunk: Uint8Array): boolean {
+    const socket = this.conn.socket;
+    const head = this.head;
+    if (head === null) return socket.write(chunk);
+    this.head = null;
+    // node writes a string with one write(); a Buffer after a string becomes a writev of two.
+    if (chunk.length <= SMALL_BODY) return socket.write(head + latin1(chunk), "latin1");
+    socket.cork();
+    socket.write(head, "latin1");
+    const ok = socket.write(chunk);
+    socket.uncork();
+    return ok;
   }
 
   private logAccess(): void {
@@ -91,6 +111,13 @@ export interface AccessContext {
   log: (line: string) => void;
   params: Record<string, string>;
   t0: number;
+}
+
+/** Bytes as a byte string (latin1 maps each byte to one char). */
+function latin1(chunk: Uint8Array): string {
+  const b = chunk as Uint8Array & { latin1Slice?: (s: number, e: number) => string };
+  if (typeof b.latin1Slice === "function") return b.latin1Slice(0, chunk.length);
+  return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).toString("latin1");
 }
 
 /** A complete plain-text HTTP response for requests the listener itself refuses. */
