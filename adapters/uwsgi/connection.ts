@@ -11,7 +11,7 @@
  *             answers 502 even though our response was complete (protocols.md §5, [lab] 5 of 6)
  */
 import type { Socket } from "node:net";
-import { BodyIncomplete, type Gateway } from "../../src/index.ts";
+import { BodyIncomplete, DONE as SETTLED, type Gateway } from "../../src/index.ts";
 import { decodeVars, HEADER_SIZE, MODIFIER1_HTTP, UwsgiProtocolError } from "./codec.ts";
 import { UwsgiSink, errorResponse } from "./sink.ts";
 
@@ -147,13 +147,18 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
       this.toRead -= this.queued.length;
     }
     this.phase = BODY;
-    this.socket.pause();
+    // Paused until the app pulls (backpressure); with no body nothing more is read anyway.
+    if (this.expected > 0) this.socket.pause();
     const proto = params.SERVER_PROTOCOL === "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1";
     const sink = (this.sink = new UwsgiSink(this, proto, this.limits.accessLog === undefined ? null : { log: this.limits.accessLog, params, t0: performance.now() }));
-    this.gateway.handleParams(params, this.expected > 0 ? this : null, sink).then(undefined, (err) => {
-      this.gateway.log(`uwsgi: internal error: ${err instanceof Error ? err.stack : String(err)}`);
-      sink.abort(err);
-    });
+    const done = this.gateway.handleParams(params, this.expected > 0 ? this : null, sink);
+    // SETTLED: the request finished synchronously (the hot path); nothing to wait for.
+    if (done !== SETTLED) done.then(undefined, (err) => this.internalError(sink, err));
+  }
+
+  private internalError(sink: UwsgiSink, err: unknown): void {
+    this.gateway.log(`uwsgi: internal error: ${err instanceof Error ? err.stack : String(err)}`);
+    sink.abort(err);
   }
 
   private bodyData(chunk: Buffer): void {
@@ -207,11 +212,19 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     this.queued = null;
     this.wakeWaiter();
     if (this.gone) return;
+    const whole = this.peerEnded || (this.toRead === 0 && this.expectedKnown);
+    if (whole && this.socket.writableLength === 0) {
+      // The whole request was read and our bytes are with the kernel (the usual case: a small
+      // response is written at once): close outright, as uWSGI does. Nothing is unread, so the
+      // close sends FIN, not a reset; no half-close, no wait for the write to finish or for the
+      // peer's FIN (measured: about a tenth of the node CPU of a connection per request).
+      this.socket.destroy();
+      return;
+    }
     this.socket.end();
     if (this.peerEnded) return; // both sides done: the socket closes itself once our bytes are out
-    if (this.toRead === 0 && this.phase === DRAIN && this.expectedKnown) {
-      // The whole request was read: nothing is left to drain, so close once our bytes are out
-      // (as uWSGI does) instead of waiting for the peer's FIN: one read and one event less.
+    if (whole) {
+      // Nothing is left to drain: close once our bytes are out instead of waiting for the FIN.
       this.socket.once("finish", destroyAfterFinish);
       return;
     }

@@ -58,13 +58,14 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
     for (const c of connections) if (c.deadline !== 0 && now >= c.deadline) c.timeout();
   }, period) : null;
   sweeper?.unref();
-  const forget = (c: Connection) => connections.delete(c);
   let idle: (() => void) | null = null;
+  // One function for every connection's end (no closure per connection).
+  const forget = (c: Connection) => {
+    connections.delete(c);
+    if (idle !== null && connections.size === 0) idle();
+  };
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
-    connections.add(new Connection(socket, gateway, limits, (c) => {
-      forget(c);
-      if (idle !== null && connections.size === 0) idle();
-    }));
+    connections.add(new Connection(socket, gateway, limits, forget));
   });
   if ("path" in target) await removeStaleSocket(target.path);
   await new Promise<void>((resolve, reject) => {
