@@ -43,13 +43,39 @@ export function decodeHeader(buf: Uint8Array, offset = 0): PacketHeader {
   return { modifier1: buf[offset], size: buf[offset + 1] | (buf[offset + 2] << 8), modifier2: buf[offset + 3] };
 }
 
-/** Bytes → byte string. Buffer's latin1 slice is the fast path on Node and Bun. */
+/** Strings up to this many bytes are looked up in the cache below first. */
+const SHORT = 24;
+/** Slots of the cache (a power of two); a slot holds the last short string that hashed there. */
+const SLOTS = 512;
+const recent: string[] = new Array<string>(SLOTS).fill("");
+
+/**
+ * Bytes → byte string. The names and most values (GET, HTTP/1.1, 127.0.0.1, the server port) are
+ * the same on every request from a front server, so short ones come from a small direct-mapped
+ * cache when the bytes match: no new string to build, hash and collect, and V8 finds an already
+ * internalized property key. A miss replaces the slot: bounded whatever a peer sends.
+ */
 function byteString(buf: Uint8Array, start: number, end: number): string {
-  if (end - start < 1) return "";
+  const n = end - start;
+  if (n < 1) return "";
+  let slot = -1;
+  if (n <= SHORT) {
+    let h = n;
+    for (let i = start; i < end; i++) h = (Math.imul(h, 33) ^ buf[i]) | 0;
+    slot = (h ^ (h >>> 11)) & (SLOTS - 1);
+    const hit = recent[slot];
+    if (hit.length === n) {
+      let i = 0;
+      while (i < n && hit.charCodeAt(i) === buf[start + i]) i++;
+      if (i === n) return hit;
+    }
+  }
   const b = buf as Uint8Array & { latin1Slice?: (s: number, e: number) => string };
-  if (typeof b.latin1Slice === "function") return b.latin1Slice(start, end);
-  // Not TextDecoder("latin1"): that is windows-1252 and remaps bytes 0x80-0x9f.
-  return bytesToByteString(buf.subarray(start, end));
+  // Buffer's latin1 slice is the fast path on Node and Bun. Not TextDecoder("latin1"): that is
+  // windows-1252 and remaps bytes 0x80-0x9f.
+  const s = typeof b.latin1Slice === "function" ? b.latin1Slice(start, end) : bytesToByteString(buf.subarray(start, end));
+  if (slot >= 0) recent[slot] = s;
+  return s;
 }
 
 /**
