@@ -9,8 +9,11 @@ import { logged } from "./access-log.ts";
 import { bodyOf, headOf, type Endpoints } from "./request.ts";
 import { lazyEnviron, type HeadMaker } from "./lazy-environ.ts";
 import { callApp, canPassThrough, passThrough } from "./native-fetch.ts";
-import { FetchSink, internalError, isAbort } from "./sink.ts";
+import { FetchSink, internalError, isAbort, type FetchSinkOptions } from "./sink.ts";
 import { bunGlobal, type BunServer } from "./types.ts";
+
+/** Bun.serve writes Content-Length and the reason phrase itself (see FetchSinkOptions). */
+const BUN_SINK: FetchSinkOptions = { framed: true };
 
 export interface BunListenOptions {
   /** PEM certificate and key: serve HTTPS. */
@@ -78,7 +81,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
 
   const respond = (request: Request, head: HttpHead): Response | Promise<Response> => {
     if (passFetch && canPassThrough(gateway, request)) return passThrough(gateway, request, head);
-    const sink = new FetchSink(request.method === "HEAD", true);
+    const sink = new FetchSink(request.method === "HEAD", BUN_SINK);
     const done = gateway.handleHttp(head, bodyOf(request), sink);
     if (sink.complete) return sink.response!; // complete already: no promise, no stream
     request.signal.addEventListener("abort", () => sink.disconnect(), { once: true });

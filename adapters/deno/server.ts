@@ -10,8 +10,11 @@ import { bodyOf, headOf, type Endpoints } from "../bun/request.ts";
 import { serveWith, type RuntimeServer } from "../bun/server.ts";
 import { lazyEnviron, type HeadMaker } from "../bun/lazy-environ.ts";
 import { callApp, canPassThrough, passThrough } from "../bun/native-fetch.ts";
-import { FetchSink, internalError, isAbort } from "../bun/sink.ts";
+import { FetchSink, internalError, isAbort, type FetchSinkOptions } from "../bun/sink.ts";
 import { denoGlobal, type DenoServeInfo } from "./types.ts";
+
+/** Deno.serve writes Content-Length itself, ignores statusText, and takes string bodies without a copy (see FetchSinkOptions). */
+const DENO_SINK: FetchSinkOptions = { framed: true, textBodies: true };
 
 /** Options of one Deno listener. */
 export interface DenoListenOptions {
@@ -73,7 +76,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
 
   const respond = (request: Request, info: DenoServeInfo, head: HttpHead): Response | Promise<Response> => {
     if (passFetch && canPassThrough(gateway, request)) return passThrough(gateway, request, head);
-    const sink = new FetchSink(request.method === "HEAD", true);
+    const sink = new FetchSink(request.method === "HEAD", DENO_SINK);
     const done = gateway.handleHttp(head, bodyOf(request), sink);
     if (sink.complete) return sink.response!; // complete already: no promise, no stream
     // `completed` rejects when the client goes away; request.signal would also fire after a
