@@ -1,18 +1,15 @@
-// The uwsgi bench's tsgi backends, serving the same 13-byte hello as a sync tsgi app (the
-// equivalent of hello_wsgi.py), each on a unix socket for nginx:
-//   node bench/uwsgi/hello.mjs uwsgi SOCKET     tsgi's uwsgi listener
-//   node bench/uwsgi/hello.mjs fastcgi SOCKET   tsgi's FastCGI listener (if built)
+// A tsgi listener without the CLI, for profiling the adapter alone (the bench itself runs
+// `tsgi serve bench/uwsgi/app.mjs`):
+//   node --cpu-prof bench/uwsgi/hello.mjs uwsgi SOCKET     tsgi's uwsgi listener
+//   node --cpu-prof bench/uwsgi/hello.mjs fastcgi SOCKET   tsgi's FastCGI listener
+// SIGTERM exits through process.exit, so --cpu-prof writes its profile.
 import { chmodSync } from "node:fs";
 import { Gateway } from "../../dist/src/index.js";
+import hello from "./app.mjs";
 
-const BODY = "Hello, World!";
-const HEADERS = [["Content-Type", "text/plain"], ["Content-Length", String(BODY.length)]];
-function hello(_environ, startResponse) {
-  startResponse("200 OK", HEADERS);
-  return [BODY];
-}
 const [mode, where] = process.argv.slice(2);
 const { listen } = await import(mode === "uwsgi" ? "../../dist/adapters/uwsgi/index.js" : "../../dist/adapters/fastcgi/index.js");
 await listen(new Gateway(hello), { path: where });
 chmodSync(where, 0o666);
+process.on("SIGTERM", () => process.exit(0));
 console.log(`hello: ${mode} on ${where}`);
