@@ -9,7 +9,7 @@ import { formatTarget, type Listener, type ListenTarget } from "../listener.ts";
 import type { App } from "../spec.ts";
 import type { ServeArgs } from "./args.ts";
 import { loadApp } from "./loader.ts";
-import { fastcgiAdapter, httpAdapter, uwsgiAdapter, type ListenFn, type ListenOptions } from "./serve-adapters.ts";
+import { fastcgiAdapter, httpAdapter, uwsgiAdapter, type ListenFn, type ListenOptions, type Runtime } from "./serve-adapters.ts";
 
 /** A failure the user can fix (bad cert path, port in use): one line, exit status 1. */
 export class ServeError extends Error {
@@ -37,6 +37,8 @@ export interface ServeHooks {
   handleSignals?: boolean;
   /** Wraps the loaded app before anything listens (a worker counts requests this way). */
   wrapApp?: (app: App) => App;
+  /** Whose HTTP adapter serves --http (default: the runtime's own; workers may need node:http's). */
+  httpRuntime?: Runtime;
 }
 
 /** A running `tsgi serve`. */
@@ -67,7 +69,7 @@ export async function serve(args: ServeArgs, hooks: ServeHooks = {}): Promise<Se
   const gateway = new Gateway(app, { maxBody: args.maxBody, mount: args.mount, log, state: lifespan.state });
 
   const plan: [string, () => Promise<ListenFn>, ListenTarget][] = [
-    ...args.http.map((t) => ["http", httpAdapter, t] as [string, () => Promise<ListenFn>, ListenTarget]),
+    ...args.http.map((t) => ["http", () => httpAdapter(hooks.httpRuntime), t] as [string, () => Promise<ListenFn>, ListenTarget]),
     ...args.fastcgi.map((t) => ["fastcgi", fastcgiAdapter, t] as [string, () => Promise<ListenFn>, ListenTarget]),
     ...args.uwsgi.map((t) => ["uwsgi", uwsgiAdapter, t] as [string, () => Promise<ListenFn>, ListenTarget]),
   ];

@@ -17,7 +17,8 @@ import cluster, { type Worker } from "node:cluster";
 import { randomInt } from "node:crypto";
 import type { ServeArgs } from "../cli/args.ts";
 import { loadApp } from "../cli/loader.ts";
-import { announce } from "../cli/serve.ts";
+import { announce, ServeError } from "../cli/serve.ts";
+import { currentRuntime, type Runtime } from "../cli/serve-adapters.ts";
 import { beatInterval, overdue, type Limits, type Watched } from "./heartbeat.ts";
 import { ENV_BEAT_MS, ENV_MAX_REQUESTS, ENV_WORKER, isTagged, type MasterMessage, type WorkerMessage } from "./messages.ts";
 
@@ -54,8 +55,22 @@ interface Slot extends Watched {
  * (and on Node the compiled app is cached for the workers).
  */
 export async function runMaster(args: ServeArgs): Promise<void> {
+  const refused = unsupported(currentRuntime());
+  if (refused !== null) throw new ServeError(refused);
   if (args.manager.preload) await loadApp(args.app);
   new Master(args).start();
+}
+
+/**
+ * Why the manager cannot run on `runtime`, or null. Bun 1.4's node:cluster does not share a
+ * listening socket: Bun.serve and its node:http bind one socket per worker, so a second worker
+ * gets EADDRINUSE on a fixed port or a unix socket, and port 0 gives each worker its own port
+ * (oven-sh/bun#13611, bun.com/reference/node/cluster). Deno 2.9 shares through node:cluster
+ * (its workers serve --http with node:http for that; see worker.ts).
+ */
+export function unsupported(runtime: Runtime): string | null {
+  if (runtime !== "bun") return null;
+  return "--workers (the process manager) is not supported on Bun: its node:cluster cannot share a listening socket between worker processes (each binds its own); use Node or Deno for the process manager, or one tsgi per port behind a proxy";
 }
 
 class Master {

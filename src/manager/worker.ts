@@ -12,6 +12,7 @@
 import type { ServeArgs } from "../cli/args.ts";
 import { LoadError } from "../cli/loader.ts";
 import { serve, ServeError, type Serving } from "../cli/serve.ts";
+import { currentRuntime } from "../cli/serve-adapters.ts";
 import { countingApp } from "./counting.ts";
 import { ENV_BEAT_MS, ENV_MAX_REQUESTS, ENV_WORKER, isTagged, type MasterMessage, type WorkerMessage } from "./messages.ts";
 
@@ -36,7 +37,14 @@ export async function runWorker(args: ServeArgs): Promise<void> {
 
   let serving: Serving;
   try {
-    serving = await serve(args, { announce: false, handleSignals: false, wrapApp: budget > 0 ? (app) => countingApp(app, onRequest) : undefined });
+    serving = await serve(args, {
+      announce: false,
+      handleSignals: false,
+      wrapApp: budget > 0 ? (app) => countingApp(app, onRequest) : undefined,
+      // Deno.serve binds a socket of its own in every worker; Deno's node:http goes through its
+      // node:cluster, which shares the master's socket (docs/runtimes.md).
+      httpRuntime: currentRuntime() === "deno" ? "node" : undefined,
+    });
   } catch (err) {
     // The master prints this line (once, not once per worker) and decides whether to retry.
     const message = err instanceof LoadError || err instanceof ServeError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err);

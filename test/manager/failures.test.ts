@@ -9,7 +9,7 @@ import { rmSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import { stopAll } from "../support/process.ts";
 import { ROOT, tsgiCommand } from "../support/runtime.ts";
-import { dir, env, fixture, get, groupEmpty, PID_APP, sleep, startManaged, versionApp, waitFor, workerPids } from "./helpers.ts";
+import { BUN_SKIP, dir, env, fixture, get, groupEmpty, PID_APP, sleep, startManaged, versionApp, waitFor, workerPids } from "./helpers.ts";
 
 after(async () => {
   await stopAll();
@@ -24,7 +24,7 @@ function tsgi(args: string[]) {
 
 const stderrLines = (s: string) => s.trimEnd().split("\n").filter((l) => l !== "" && !/^(Warning|Check file|Download)/.test(l));
 
-describe("tsgi serve --workers: failures", () => {
+describe("tsgi serve --workers: failures", { skip: BUN_SKIP }, () => {
   test("--worker-timeout: a worker whose event loop is blocked is killed with SIGKILL and replaced", async () => {
     const s = await startManaged(PID_APP, ["--workers", "1", "--worker-timeout", "1"]);
     const [pid] = workerPids(s);

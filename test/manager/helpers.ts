@@ -9,6 +9,10 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTsgi, type TsgiServer } from "../battery/serve.ts";
+import { runtime } from "../support/runtime.ts";
+
+/** The manager refuses to run on Bun (src/manager/master.ts unsupported()); runtime.test.ts checks how. */
+export const BUN_SKIP = runtime() === "bun" ? "Bun's node:cluster cannot share a listening socket: tsgi refuses --workers there" : undefined;
 
 export const dir = mkdtempSync(join(tmpdir(), "tsgi-manager-"));
 

@@ -9,14 +9,14 @@ import { after, describe, test } from "node:test";
 import { Connection } from "../../src/testing/index.ts";
 import { startTsgi } from "../battery/serve.ts";
 import { stopAll } from "../support/process.ts";
-import { dir, env, fixture, get, groupEmpty, PID_APP, sleep, startManaged, versionApp, waitFor, workerPids } from "./helpers.ts";
+import { BUN_SKIP, dir, env, fixture, get, groupEmpty, PID_APP, sleep, startManaged, versionApp, waitFor, workerPids } from "./helpers.ts";
 
 after(async () => {
   await stopAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe("tsgi serve --workers", () => {
+describe("tsgi serve --workers", { skip: BUN_SKIP }, () => {
   test("--workers 2: two worker processes answer, neither of them the master", async () => {
     const s = await startManaged(PID_APP, ["--workers", "2"]);
     const workers = workerPids(s);
