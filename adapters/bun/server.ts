@@ -4,9 +4,10 @@
  * seen through `request.signal`, graceful stop through `server.stop()`.
  */
 import { chmodSync } from "node:fs";
-import { formatTarget, Gateway, Lifespan, type App, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
+import { environFromHttp, formatTarget, Gateway, type CgiEnviron, Lifespan, type App, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
 import { logged } from "./access-log.ts";
 import { bodyOf, headOf, type Endpoints } from "./request.ts";
+import { peerOnDemand } from "./peer.ts";
 import { lazyEnviron, type HeadMaker } from "./lazy-environ.ts";
 import { callApp, canPassThrough, passThrough } from "./native-fetch.ts";
 import { FetchSink, internalError, isAbort, type FetchSinkOptions } from "./sink.ts";
@@ -76,13 +77,18 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
     }
     // A fetch app gets its environ built only if it reads it (lazy-environ.ts).
     if (passFetch && canPassThrough(gateway, request)) return callApp(gateway, request, lazyEnviron(gateway, request, heads, srv));
-    return respond(request, heads.head(request, srv));
+    if (unix) return respond(request, headOf(request, local, scheme));
+    // The peer address is asked of Bun only if the app reads it (peer.ts).
+    const head = headOf(request, local, scheme);
+    const env = environFromHttp(head, { mount: gateway.mount });
+    peerOnDemand(env, srv, request);
+    return respond(request, head, env);
   };
 
-  const respond = (request: Request, head: HttpHead): Response | Promise<Response> => {
+  const respond = (request: Request, head: HttpHead, env?: CgiEnviron): Response | Promise<Response> => {
     if (passFetch && canPassThrough(gateway, request)) return passThrough(gateway, request, head);
     const sink = new FetchSink(request.method === "HEAD", BUN_SINK);
-    const done = gateway.handleHttp(head, bodyOf(request), sink);
+    const done = env === undefined ? gateway.handleHttp(head, bodyOf(request), sink) : gateway.handle(env, head.rawHeaders, bodyOf(request), sink);
     if (sink.complete) return sink.response!; // complete already: no promise, no stream
     request.signal.addEventListener("abort", () => sink.disconnect(), { once: true });
     done.catch((err) => {

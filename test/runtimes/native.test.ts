@@ -79,6 +79,16 @@ for (const rt of RUNTIMES) {
       assert.equal(u.hasRemote, false);
     });
 
+    test("sync app: REMOTE_ADDR can be overwritten (proxy-fix) and REMOTE_PORT stays", async () => {
+      const got = JSON.parse((await fetchRaw(urls.sync, "/setpeer")).body.toString());
+      assert.equal(got.addr, "10.0.0.1");
+      assert.match(got.port, /^\d+$/);
+      assert.deepEqual(got.keys.sort(), ["REMOTE_ADDR", "REMOTE_PORT"]);
+      const u = JSON.parse((await fetchRaw(unixUrls.sync, "/setpeer")).body.toString());
+      assert.equal(u.addr, "10.0.0.1");
+      assert.equal(u.port, undefined);
+    });
+
     test("sync app over a unix socket", async () => {
       const r = await fetchRaw(unixUrls.sync, "/p?q");
       assert.equal(r.status, 200);
