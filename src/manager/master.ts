@@ -18,18 +18,13 @@ import { randomInt } from "node:crypto";
 import type { ServeArgs } from "../cli/args.ts";
 import { loadApp } from "../cli/loader.ts";
 import { announce, ServeError } from "../cli/serve.ts";
-import { currentRuntime, type Runtime } from "../cli/serve-adapters.ts";
+import { currentRuntime } from "../cli/serve-adapters.ts";
 import { beatInterval, overdue, type Limits, type Watched } from "./heartbeat.ts";
+import { Respawn } from "./respawn.ts";
+import { unsupported } from "./support.ts";
 import { ENV_BEAT_MS, ENV_MAX_REQUESTS, ENV_WORKER, isTagged, type MasterMessage, type WorkerMessage } from "./messages.ts";
 
 const log = (line: string): void => void process.stderr.write(`tsgi: ${line}\n`);
-
-/** A worker that exits this soon after it started serving counts as failing at start-up. */
-const YOUNG_MS = 1000;
-/** Start-up failures in a row after which the master gives up (gunicorn halts on the first). */
-const CRASH_LOOP = 5;
-/** Backoff between start-up failures: 0.1 s, doubling, at most 5 s. */
-const backoff = (failures: number) => Math.min(100 * 2 ** (failures - 1), 5000);
 
 interface Slot extends Watched {
   worker: Worker;
@@ -61,18 +56,6 @@ export async function runMaster(args: ServeArgs): Promise<void> {
   new Master(args).start();
 }
 
-/**
- * Why the manager cannot run on `runtime`, or null. Bun 1.4's node:cluster does not share a
- * listening socket: Bun.serve and its node:http bind one socket per worker, so a second worker
- * gets EADDRINUSE on a fixed port or a unix socket, and port 0 gives each worker its own port
- * (oven-sh/bun#13611, bun.com/reference/node/cluster). Deno 2.9 shares through node:cluster
- * (its workers serve --http with node:http for that; see worker.ts).
- */
-export function unsupported(runtime: Runtime): string | null {
-  if (runtime !== "bun") return null;
-  return "--workers (the process manager) is not supported on Bun: its node:cluster cannot share a listening socket between worker processes (each binds its own); use Node or Deno for the process manager, or one tsgi per port behind a proxy";
-}
-
 class Master {
   private readonly slots = new Map<Worker, Slot>();
   private target: number;
@@ -82,8 +65,7 @@ class Master {
   private stopping: "graceful" | "now" | null = null;
   private exitCode = 0;
   private announced = false;
-  private youngDeaths = 0;
-  private nextSpawnAt = 0;
+  private readonly respawn = new Respawn();
   private readonly limits: Limits;
   private timer: ReturnType<typeof setInterval> | undefined;
 
@@ -118,7 +100,7 @@ class Master {
     const now = this.now();
     const active = [...this.slots.values()].filter((s) => s.gen === this.gen && !s.killed && (s.state === "booting" || s.state === "ready"));
     const missing = this.target - active.length;
-    if (missing > 0 && now >= this.nextSpawnAt) for (let i = 0; i < missing; i++) this.spawn();
+    if (missing > 0 && now >= this.respawn.nextAt) for (let i = 0; i < missing; i++) this.spawn();
     if (missing < 0) {
       // TTOU: stop the oldest (gunicorn does the same), booting ones last.
       const byAge = active.sort((a, b) => (a.state === b.state ? a.forkedAt - b.forkedAt : a.state === "ready" ? -1 : 1));
@@ -211,22 +193,17 @@ class Master {
   /** A worker died on its own: replace it, back off if it died young, give up on a crash loop. */
   private crashed(s: Slot, reason: string): void {
     const now = this.now();
-    const young = s.state === "booting" || now - s.readyAt < YOUNG_MS;
+    const young = Respawn.young(s.state, s.readyAt, now);
     if (s.fatal !== undefined && !this.announced && this.reloadFrom === 0) {
       // The very first workers cannot serve (a bad app, an address in use): as the single process would.
       return this.quit(`error: ${reason}`, 1);
     }
     if (young && this.reloadFrom !== 0 && s.gen === this.gen) return this.abortReload(reason);
-    if (!young) {
-      log(`worker ${s.pid} died (${reason}); starting another`);
-      return;
+    if (!young) return void log(`worker ${s.pid} died (${reason}); starting another`);
+    const delay = this.respawn.died(now);
+    if (delay === null) {
+      return this.quit(`error: workers keep dying at start-up (${this.respawn.count} in a row, the last: ${reason}); giving up`, 1);
     }
-    this.youngDeaths++;
-    if (this.youngDeaths >= CRASH_LOOP) {
-      return this.quit(`error: workers keep dying at start-up (${this.youngDeaths} in a row, the last: ${reason}); giving up`, 1);
-    }
-    const delay = backoff(this.youngDeaths);
-    this.nextSpawnAt = now + delay;
     log(`worker ${s.pid} died at start-up (${reason}); starting another in ${(delay / 1000).toFixed(1)} s`);
   }
 
@@ -235,7 +212,7 @@ class Master {
     if (this.reloadFrom !== 0) return void log("SIGHUP: a reload is already running; ignored");
     this.reloadFrom = this.gen;
     this.gen++;
-    this.nextSpawnAt = 0;
+    this.respawn.clear();
     log(`SIGHUP: reloading: starting ${this.target} new worker${this.target === 1 ? "" : "s"} (the app is loaded anew), then stopping the old ones gracefully`);
     this.manage();
   }
@@ -261,7 +238,7 @@ class Master {
   private tick(): void {
     const now = this.now();
     for (const s of this.slots.values()) {
-      if (s.state === "ready" && now - s.readyAt > YOUNG_MS) this.youngDeaths = 0;
+      if (s.state === "ready" && !Respawn.young(s.state, s.readyAt, now)) this.respawn.settled();
       if (s.killed === undefined) {
         const why = overdue(s, now, this.limits);
         if (why === null) continue;

@@ -14,6 +14,7 @@ import { LoadError } from "../cli/loader.ts";
 import { serve, ServeError, type Serving } from "../cli/serve.ts";
 import { currentRuntime } from "../cli/serve-adapters.ts";
 import { countingApp } from "./counting.ts";
+import { workerHttpRuntime } from "./support.ts";
 import { ENV_BEAT_MS, ENV_MAX_REQUESTS, ENV_WORKER, isTagged, type MasterMessage, type WorkerMessage } from "./messages.ts";
 
 function send(m: WorkerMessage): void {
@@ -41,9 +42,8 @@ export async function runWorker(args: ServeArgs): Promise<void> {
       announce: false,
       handleSignals: false,
       wrapApp: budget > 0 ? (app) => countingApp(app, onRequest) : undefined,
-      // Deno.serve binds a socket of its own in every worker; Deno's node:http goes through its
-      // node:cluster, which shares the master's socket (docs/runtimes.md).
-      httpRuntime: currentRuntime() === "deno" ? "node" : undefined,
+      // Deno.serve cannot share the master's socket; Deno's node:http can (support.ts).
+      httpRuntime: workerHttpRuntime(currentRuntime()),
     });
   } catch (err) {
     // The master prints this line (once, not once per worker) and decides whether to retry.

@@ -4,11 +4,12 @@
  * after each stop, nothing left in tsgi's process group. Real processes, stopped by PID.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import { Connection } from "../../src/testing/index.ts";
 import { startTsgi } from "../battery/serve.ts";
-import { stopAll } from "../support/process.ts";
+import { requirePeer, stopAll } from "../support/process.ts";
 import { BUN_SKIP, dir, env, fixture, get, groupEmpty, PID_APP, sleep, startManaged, versionApp, waitFor, workerPids } from "./helpers.ts";
 
 after(async () => {
@@ -142,22 +143,29 @@ describe("tsgi serve --workers", { skip: BUN_SKIP }, () => {
     assert.deepEqual(await groupEmpty(s.pid), [], `workers ${workers.join(", ")} stop once the master is gone`);
   });
 
-  test("unix socket listeners: served across a reload; the socket file is removed at the stop", async () => {
-    const sock = `${dir}/http.sock`;
+  test("unix socket listeners (HTTP, FastCGI, uwsgi): served across a reload; the socket files are removed at the stop", async () => {
+    const socks = { http: `${dir}/http.sock`, fastcgi: `${dir}/fcgi.sock`, uwsgi: `${dir}/uwsgi.sock` };
     const app = fixture("unix.mjs", "export default (request) => new Response(String(process.pid));\n");
-    const s = await startTsgi([app, "--http", sock, "--workers", "2"], 1, { env: env() });
+    const s = await startTsgi([app, "--http", socks.http, "--fastcgi", socks.fastcgi, "--uwsgi", socks.uwsgi, "--workers", "2"], 3, { env: env() });
+    await waitFor(s, /workers serving \(pids/);
     const mark = s.proc.output().length;
     process.kill(s.proc.child.pid!, "SIGHUP");
     await waitFor(s, /reload done(.|\n)*exited(.|\n)*exited/, 10_000, mark);
-    assert.ok(existsSync(sock), "the old workers' stop leaves the socket file to the new ones");
-    const c = await Connection.open({ path: sock });
+    for (const path of Object.values(socks)) assert.ok(existsSync(path), `the old workers' stop leaves ${path} to the new ones`);
+    const c = await Connection.open({ path: socks.http });
     await c.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     const res = await c.readResponse();
     c.destroy();
     assert.equal(res.status, 200);
+    const cgiFcgi = requirePeer("cgi-fcgi", "libfcgi-bin");
+    if (cgiFcgi !== null) {
+      const r = spawnSync(cgiFcgi, ["-bind", "-connect", socks.fastcgi], { encoding: "utf8", timeout: 10_000, env: { REQUEST_METHOD: "GET", SCRIPT_NAME: "", PATH_INFO: "/", SERVER_NAME: "x", SERVER_PORT: "80", SERVER_PROTOCOL: "HTTP/1.1" } });
+      assert.match(r.stdout, /^Status: 200 OK\r\n[^]*\r\n\r\n\d+$/, r.stdout + r.stderr);
+      assert.ok(!workerPids(s).includes(Number(r.stdout.split("\r\n\r\n")[1])), "a new worker answers FastCGI");
+    }
     const exited = new Promise((r) => s.proc.child.once("exit", r));
     process.kill(s.proc.child.pid!, "SIGTERM");
     await exited;
-    assert.ok(!existsSync(sock), "removed at the stop");
+    for (const path of Object.values(socks)) assert.ok(!existsSync(path), `${path} removed at the stop`);
   });
 });
