@@ -9,6 +9,7 @@
  * - the close ends the response (one request per connection), which is how a response without
  *   Content-Length is delimited.
  */
+import { Buffer } from "node:buffer";
 import type { Header, ResponseSink } from "../../src/index.ts";
 import type { Connection } from "./connection.ts";
 
