@@ -73,17 +73,18 @@ Options:
   --keyfile FILE         PEM private key for --certfile
   --graceful-timeout S   on SIGTERM/SIGINT, seconds in-flight requests get to finish (default 30)
   --socket-mode MODE     octal file mode for unix sockets, e.g. 660
+  -h, --help             this help
+  -v, --version          the tsgi version
 
 Process manager (a master process and prefork workers sharing the listeners; see docs/cli.md):
   --workers N            worker processes (default: one process, no master)
   --worker-timeout S     kill (SIGKILL) and replace a worker whose event loop is blocked this long
   --max-requests N       replace a worker gracefully after N requests (contains leaks)
-  --max-requests-jitter J  add 0..J to each worker's --max-requests, so they recycle apart
+  --max-requests-jitter J
+                         add 0..J to each worker's --max-requests, so they recycle apart
   --preload              load the app in the master first: a broken app fails before forking
   Signals to the master: TERM/INT graceful stop, QUIT immediate stop, HUP graceful reload
   (new workers load the app anew, then the old ones finish), TTIN/TTOU one worker more/less.
-  -h, --help             this help
-  -v, --version          the tsgi version
 `;
 
 const APP_FILE = /\.(?:ts|mts|js|mjs|cjs|tsx|jsx)(?::[A-Za-z_$][\w$]*)?$/;
