@@ -23,11 +23,11 @@
  * app per process, so nothing else is affected.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
 import { getRequestListener, RequestError, type HttpBindings } from "@hono/node-server";
 import { environFromHttp, MemoryInput, type Environ, type FetchHandler, type FetchObject, type Gateway, type Listener, type ListenTarget } from "../../src/index.ts";
 import { accessLine, listen as listenNode, type NodeListenOptions } from "../node/index.ts";
 import { checked, failed, probeResponseCache, type Log } from "./node-response.ts";
+import { endpoints } from "../node/endpoints.ts";
 
 /** Options of one listener: adapters/node's. */
 export type HonoNodeListenOptions = NodeListenOptions;
@@ -123,30 +123,6 @@ const TEXT = { "content-type": "text/plain; charset=utf-8" };
 
 function notAResponse(log: Log, req: IncomingMessage, value: unknown): Response {
   return failed(log, req, new TypeError(`[fetch-response] a fetch handler must return a Response, got ${value === null ? "null" : typeof value}`));
-}
-
-/** The listener's half of the environ, the same for every request on a connection: once per socket. */
-interface Endpoints {
-  serverName: string;
-  serverPort: string;
-  remoteAddr: string | undefined;
-  remotePort: string | undefined;
-}
-const ENDPOINTS = Symbol("tsgi.hono.endpoints");
-
-function endpoints(sock: Socket & { [ENDPOINTS]?: Endpoints }): Endpoints {
-  let e = sock[ENDPOINTS];
-  if (e === undefined) {
-    const rp = sock.remotePort;
-    e = {
-      serverName: sock.localAddress ?? "localhost",
-      serverPort: sock.localPort === undefined ? "" : String(sock.localPort),
-      remoteAddr: sock.remoteAddress,
-      remotePort: rp === undefined ? undefined : String(rp),
-    };
-    sock[ENDPOINTS] = e;
-  }
-  return e;
 }
 
 /** One access-log line when the response is done; body bytes counted as they are handed to node. */

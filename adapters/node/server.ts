@@ -8,11 +8,12 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { DONE, formatTarget, Gateway, Lifespan, type App, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
 import { bind, removeSocketFile } from "./bind.ts";
 import { accessLine } from "./access-log.ts";
 import { bodyOf, continueOnPull, NodeSink } from "./sink.ts";
+import { endpoints } from "./endpoints.ts";
 
 /** Options of one HTTP listener. */
 export interface NodeListenOptions {
@@ -51,30 +52,6 @@ function stoppableListener(gateway: Gateway, scheme: "http" | "https", accessLog
     if (route !== undefined && route(req, res)) return;
     handle(gateway, scheme, accessLog, req, res, bodyOf(req));
   };
-}
-
-/** The listener's half of HttpHead, the same for every request on a connection: computed once per socket. */
-interface Endpoints {
-  serverName: string;
-  serverPort: string;
-  remoteAddr: string | undefined;
-  remotePort: string | undefined;
-}
-const ENDPOINTS = Symbol("tsgi.endpoints");
-
-function endpoints(sock: Socket & { [ENDPOINTS]?: Endpoints }): Endpoints {
-  let e = sock[ENDPOINTS];
-  if (e === undefined) {
-    const rp = sock.remotePort;
-    e = {
-      serverName: sock.localAddress ?? "localhost",
-      serverPort: sock.localPort === undefined ? "" : String(sock.localPort),
-      remoteAddr: sock.remoteAddress,
-      remotePort: rp === undefined ? undefined : String(rp),
-    };
-    sock[ENDPOINTS] = e;
-  }
-  return e;
 }
 
 function handle(gateway: Gateway, scheme: "http" | "https", accessLog: ((line: string) => void) | undefined, req: IncomingMessage, res: ServerResponse, body: AsyncIterable<Uint8Array> | null): void {
