@@ -18,7 +18,6 @@ const HAPROXY = {
   skip: {
     "response-status-302": "HAProxy sends its own reason phrase (\"Moved Temporarily\"), not the app's",
     "response-304": "HAProxy adds Content-Length: 0 to a 304 from a FastCGI app",
-    "response-head": "the core adds no Content-Length to HEAD answers (SPEC.md), and HAProxy has none to pass on",
   },
 };
 

@@ -29,7 +29,6 @@ const LIGHTTPD = {
     "path-repeated-slashes": "lighttpd merges repeated slashes in PATH_INFO (REQUEST_URI keeps them; start tsgi with --mount to use it)",
     "response-status-418": "lighttpd sends its own reason phrase, not the app's",
     "body-none": "lighttpd answers 411 to a POST without Content-Length",
-    "response-head": "the core adds no Content-Length to HEAD answers (SPEC.md); lighttpd frames HEAD answers itself",
   },
 };
 

@@ -25,7 +25,6 @@ const NGINX = {
     "error-throw-after-first-chunk": BUFFERED,
     "error-content-length-short": BUFFERED,
     "close-after-error": BUFFERED,
-    "response-head": "the core adds no Content-Length to HEAD answers (SPEC.md) and FastCGI carries no HEAD framing of its own, so nginx has none to pass on",
   },
 };
 

@@ -160,7 +160,6 @@ export function http(front: Front, method: string, path: string, headers: Record
 
 /** Cases that fail through every adapter today (a core/battery disagreement, not uwsgi's). */
 export const CORE_SKIPS: Record<string, string> = {
-  "response-head": "the core adds no Content-Length to HEAD responses (commit 54cd475) while the battery expects one; fails on adapters/node too",
 };
 
 /** A unix socket cannot be reset: a response without Content-Length cut short looks complete. */
