@@ -9,10 +9,16 @@
  *   drain     our side is shut (FIN ends the response), unread body bytes are read and dropped
  *             until the peer closes: closing with unread bytes would send RST, and nginx then
  *             answers 502 even though our response was complete (protocols.md §5, [lab] 5 of 6)
+ *
+ * On Node a connection starts on the raw accepted handle (native.ts): a request without a body
+ * whose response is written whole by `respond` is read, answered and closed there. The first
+ * use of `socket` (a body to pull, a streamed response, bad input, a timeout) wraps the handle
+ * in a net.Socket, and from then on everything goes through it, as on Bun and Deno.
  */
-import type { Socket } from "node:net";
+import { Socket } from "node:net";
 import { BodyIncomplete, DONE as SETTLED, type Gateway } from "../../src/index.ts";
 import { decodeVars, HEADER_SIZE, MODIFIER1_HTTP, UwsgiProtocolError } from "./codec.ts";
+import { kSink, type Native, type RawHandle, type RawSink } from "./native.ts";
 import { UwsgiSink, errorResponse } from "./sink.ts";
 
 /** Limits for one connection; see UwsgiOptions in server.ts for the documented defaults. */
@@ -47,8 +53,9 @@ function onEnd(this: ConnSocket): void { this[kConn].peerEnd(); }
 function onError(this: ConnSocket): void { /* 'close' follows; a reset peer is not worth a log line */ }
 function onClose(this: ConnSocket): void { this[kConn].closed(); }
 function destroyAfterFinish(this: ConnSocket): void { this.destroy(); }
+function rawWritten(this: { owner: unknown }, status: number): void { (this.owner as Connection).rawWritten(status); }
 
-export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint8Array> {
+export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint8Array>, RawSink {
   private phase = HEAD;
   /** Header and vars bytes so far, while they arrive in pieces. */
   private head: Buffer | null = null;
@@ -68,14 +75,101 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
   sink: UwsgiSink | null = null;
   /** True once the socket is gone. */
   gone = false;
+  /** The accepted handle while no net.Socket wraps it (Node's fast path), else null. */
+  private raw: RawHandle | null = null;
+  private net: Socket | null = null;
+  /** Raw writes libuv still holds; close once they are out if `closeWhenWritten`. */
+  private rawPending = 0;
+  private closeWhenWritten = false;
 
-  constructor(readonly socket: Socket, private readonly gateway: Gateway, private readonly limits: ConnectionLimits, private readonly onDone: (c: Connection) => void) {
+  /** `transport`: a net.Socket, or a raw handle with the native operations (native.ts). */
+  constructor(transport: Socket | RawHandle, private readonly gateway: Gateway, private readonly limits: ConnectionLimits, private readonly onDone: (c: Connection) => void, private readonly native: Native | null = null) {
+    if (transport instanceof Socket) this.attach(transport);
+    else {
+      this.raw = transport;
+      transport[kSink] = this;
+      native!.read(transport);
+    }
+    this.arm();
+  }
+
+  /** The connection's net.Socket; on the raw path the first use wraps the handle in one. */
+  get socket(): Socket {
+    return this.net ?? this.wrap();
+  }
+
+  private attach(socket: Socket): Socket {
+    this.net = socket;
     (socket as ConnSocket)[kConn] = this;
     socket.on("data", onData);
     socket.on("end", onEnd);
     socket.on("error", onError);
     socket.on("close", onClose);
-    this.arm();
+    return socket;
+  }
+
+  /** Hand the raw handle to a net.Socket, as net.Server does on accept; it reads from now on. */
+  private wrap(): Socket {
+    if (this.gone) {
+      // The raw handle is closed already: a stand-in, so late callers need no special case.
+      const s = (this.net = new Socket());
+      s.destroy();
+      return s;
+    }
+    const h = this.raw!;
+    this.raw = null;
+    h.readStop(); // net.Socket starts reading itself, and sets its own onread (a function: null aborts)
+    h[kSink] = undefined;
+    // `handle` is what net.Server passes for an accepted connection (undocumented in the types).
+    return this.attach(new Socket({ handle: h, allowHalfOpen: true, readable: true, writable: true } as ConstructorParameters<typeof Socket>[0]));
+  }
+
+  // ---- the raw handle's events (native.ts)
+
+  rawData(chunk: Buffer): void {
+    this.data(chunk);
+  }
+  rawEnd(): void {
+    this.peerEnd();
+  }
+  rawError(): void {
+    this.rawClose(); // a reset peer: as onError, not worth a log line
+  }
+  rawWritten(status: number): void {
+    this.rawPending--;
+    if (this.raw === null) return; // wrapped meanwhile: the socket owns the handle now
+    if (status < 0) return this.rawClose();
+    if (this.rawPending === 0 && this.closeWhenWritten) this.rawClose();
+  }
+  private rawClose(): void {
+    if (this.gone || this.raw === null) return;
+    this.raw.close(); // stops reading too; no callback: nothing waits for the close to complete
+    this.closed();
+  }
+
+  /**
+   * The response's last bytes: `head` (status line and headers, a byte string) if not sent yet,
+   * then `body`. On the raw handle they leave in one write without a net.Socket.
+   */
+  respond(head: string | null, body: Uint8Array | null): void {
+    if (this.gone) return;
+    const h = this.raw;
+    if (h === null || head === null) {
+      const socket = this.socket;
+      if (body === null || body.length === 0) {
+        if (head !== null) socket.write(head, "latin1");
+      } else if (head === null) socket.write(body);
+      else {
+        socket.cork(); // one writev
+        socket.write(head, "latin1");
+        socket.write(body);
+        socket.uncork();
+      }
+      return;
+    }
+    const r = this.native!.write(h, head, body !== null && body.length > 0 ? body : null, rawWritten, this);
+    if (r === 1) this.rawPending++;
+    else if (r < 0) this.rawClose(); // EPIPE and the like: the peer is gone
   }
 
   /**
@@ -213,6 +307,13 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     this.wakeWaiter();
     if (this.gone) return;
     const whole = this.peerEnded || (this.toRead === 0 && this.expectedKnown);
+    if (whole && this.raw !== null) {
+      // Nothing unread (no FIN or reset to fear): close now, or once libuv has written the rest.
+      if (this.rawPending === 0) return this.rawClose();
+      this.closeWhenWritten = true;
+      this.arm(); // a peer that reads none of the response is closed after readTimeout
+      return;
+    }
     if (whole && this.socket.writableLength === 0) {
       // The whole request was read and our bytes are with the kernel (the usual case: a small
       // response is written at once): close outright, as uWSGI does. Nothing is unread, so the
@@ -264,13 +365,15 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
   }
 
   peerEnd(): void {
+    if (this.peerEnded) return; // a wrapped handle can report the FIN a second time
     this.peerEnded = true;
     if (this.phase === HEAD) {
       const got = this.head === null ? 0 : this.head.length;
       if (got === 0) {
         // A connect-and-close (health checks, port probes): nothing to answer, nothing to log.
         this.phase = DRAIN;
-        this.socket.end();
+        if (this.raw !== null) this.rawClose();
+        else this.socket.end();
         return;
       }
       const want = got < HEADER_SIZE ? "the 4-byte packet header" : `the ${(this.head![1] | (this.head![2] << 8)) + HEADER_SIZE}-byte packet`;
@@ -295,10 +398,11 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
       w.reject(new BodyStalled(this.expected, this.received, this.limits.readTimeout));
       return;
     }
-    if (this.phase === RESPONSE || this.phase === BODY) {
+    if (this.phase === RESPONSE || this.phase === BODY || this.closeWhenWritten) {
       this.gateway.log(`uwsgi ${this.peer()}: the peer read none of the response for ${secs} s (readTimeout); connection closed`);
     }
-    this.socket.destroy();
+    if (this.raw !== null) this.rawClose();
+    else this.socket.destroy();
   }
 
   closed(): void {

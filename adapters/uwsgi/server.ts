@@ -9,6 +9,7 @@ import { chmodSync, existsSync, statSync, unlinkSync } from "node:fs";
 import { formatTarget, type Gateway, type Listener, type ListenTarget } from "../../src/index.ts";
 import { MAX_VARS_SIZE } from "./codec.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
+import { native, type RawHandle } from "./native.ts";
 
 export interface UwsgiOptions {
   /**
@@ -35,6 +36,12 @@ export interface UwsgiOptions {
   accessLog?: (line: string) => void;
   /** Listen backlog (uWSGI's `listen`, default 100 there). Default 511. */
   backlog?: number;
+  /**
+   * Serve every connection through node:net's public API (a net.Socket each). By default on
+   * Node a request without a body is served on the accepted handle itself, which halves the
+   * CPU a connection costs (adapters/uwsgi/native.ts); Bun and Deno always use net.Socket.
+   */
+  portable?: boolean;
 }
 
 /** Start a uwsgi listener for `gateway` on `target`. Resolves once it accepts connections. */
@@ -80,6 +87,14 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
     else server.listen({ host: target.host, port: target.port, backlog }, ready);
   });
   server.on("error", (err) => gateway.log(`uwsgi listener: ${err.message}`));
+  const nat = options.portable === true ? null : native();
+  if (nat !== null) {
+    const tcp = !("path" in target);
+    nat.takeOver(server, (handle: RawHandle) => {
+      if (tcp && handle.setNoDelay !== undefined) handle.setNoDelay(true); // as createServer's noDelay
+      connections.add(new Connection(handle, gateway, limits, forget, nat));
+    });
+  }
   if ("path" in target && options.socketMode !== undefined) chmodSync(target.path, options.socketMode);
 
   const addr = server.address();

@@ -55,19 +55,25 @@ export class UwsgiSink implements ResponseSink {
   endWith(chunk: Uint8Array): void {
     if (this.finished) return;
     this.bytes += chunk.length;
-    if (!this.conn.gone) this.send(chunk);
-    this.end();
+    const head = this.head;
+    this.head = null;
+    // node writes a string with one write(); a small body rides along in it.
+    if (head !== null && chunk.length <= SMALL_BODY) this.conn.respond(head + latin1(chunk), null);
+    else this.conn.respond(head, chunk);
+    this.done();
   }
 
   end(): void {
     if (this.finished) return;
+    const head = this.head;
+    this.head = null;
+    if (head !== null) this.conn.respond(head, null);
+    this.done();
+  }
+
+  private done(): void {
     this.finished = true;
     if (this.access !== null) this.logAccess();
-    const head = this.head;
-    if (head !== null) {
-      this.head = null;
-      if (!this.conn.gone) this.conn.socket.write(head, "latin1");
-    }
     this.conn.finish();
   }
 

@@ -1,0 +1,120 @@
+/**
+ * Node only: serve a connection on the accepted libuv handle itself, without a net.Socket.
+ *
+ * Why: the protocol opens a connection per request, and on Node a net.Socket (a Duplex stream
+ * with its state, listeners, end/finish/close events) costs more CPU than everything else in
+ * the request: measured through nginx, a bare net server answering a fixed response costs
+ * ~56 us of CPU per request, the same on the raw handle ~29 us (docs/uwsgi.md, Performance).
+ *
+ * How: net.Server still binds and listens (TCP, unix socket, fd, node:cluster); we replace its
+ * handle's `onconnection`, which Node calls with each accepted handle (a TCPWrap or PipeWrap),
+ * and read and write on that handle with the same bindings net.Socket uses (stream_wrap).
+ * Anything off the hot path (a request body, a streaming or async response, bad input) wraps
+ * the handle in a net.Socket, as net.Server would have, and goes on through the public API.
+ *
+ * Risk: these are Node internals (process.binding's stream_wrap: WriteWrap, streamBaseState,
+ * the `onread` protocol). They have been stable since Node 12, but a change there must be
+ * caught here: `native()` checks every piece it uses and returns null if any is missing, and
+ * then the listener uses net.Socket only (as on Bun and Deno, and with `portable: true`).
+ */
+import { Buffer } from "node:buffer";
+import type { Server } from "node:net";
+
+/** The part of a libuv stream handle (TCPWrap/PipeWrap) that we use. */
+export interface RawHandle {
+  /** Must always be a function: Node aborts the process on anything else. */
+  onread: (this: RawHandle, buf: ArrayBuffer | undefined) => void;
+  readStart(): number;
+  readStop(): number;
+  writeLatin1String(req: object, s: string): number;
+  writev(req: object, chunks: unknown[], allBuffers: boolean): number;
+  close(cb?: () => void): void;
+  setNoDelay?(on: boolean): number;
+  [key: symbol]: unknown;
+}
+
+export interface Native {
+  /** Make `server` hand each accepted handle to `accept` (after it is listening). */
+  takeOver(server: Server, accept: (handle: RawHandle) => void): boolean;
+  /** Start reading: `onread` gets each chunk, `onend` the peer's FIN, `onerror` a reset. */
+  read(handle: RawHandle): void;
+  /**
+   * Write `head` (a byte string) and `body` in one system call where possible. Returns 0 when
+   * everything is with the kernel, 1 when libuv still holds bytes (`written` is called once
+   * they are out or failed), or a negative errno.
+   */
+  write(handle: RawHandle, head: string, body: Uint8Array | null, written: (this: { owner: unknown }, status: number) => void, owner: unknown): number;
+}
+
+interface StreamWrapBinding {
+  WriteWrap: new () => { handle: RawHandle; oncomplete: unknown; async: boolean; owner: unknown };
+  streamBaseState: Int32Array;
+  kReadBytesOrError: number;
+  kArrayBufferOffset: number;
+  kLastWriteWasAsync: number;
+}
+
+/** What each handle's `onread` reports to; set by the listener on the handle. */
+export const kSink = Symbol("uwsgi.rawSink");
+export interface RawSink {
+  rawData(chunk: Buffer): void;
+  rawEnd(): void;
+  rawError(): void;
+}
+
+let cached: Native | null | undefined;
+
+/** The raw-handle operations, or null where they are unavailable (Bun, Deno, a changed Node). */
+export function native(): Native | null {
+  if (cached !== undefined) return cached;
+  cached = null;
+  const g = globalThis as { Bun?: unknown; Deno?: unknown; process?: { binding?: (name: string) => unknown } };
+  // Deno's node:net mimics these internals in JS and Bun's does not have them: the public API there.
+  const binding = g.process?.binding;
+  if (g.Bun !== undefined || g.Deno !== undefined || typeof binding !== "function") return null;
+  let sw: StreamWrapBinding, eof: number;
+  try {
+    sw = binding("stream_wrap") as StreamWrapBinding;
+    eof = (binding("uv") as { UV_EOF: number }).UV_EOF;
+  } catch {
+    return null;
+  }
+  const { WriteWrap, streamBaseState: state, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = sw;
+  if (typeof WriteWrap !== "function" || !(state instanceof Int32Array) || typeof kReadBytesOrError !== "number" || typeof kArrayBufferOffset !== "number" || typeof kLastWriteWasAsync !== "number" || typeof eof !== "number") return null;
+
+  // One shared function for every handle (Node calls it with `this` = the handle).
+  function onread(this: RawHandle, ab: ArrayBuffer | undefined): void {
+    const n = state[kReadBytesOrError];
+    const sink = this[kSink] as RawSink;
+    if (n > 0) sink.rawData(Buffer.from(ab!, state[kArrayBufferOffset], n));
+    else if (n === eof) sink.rawEnd();
+    else if (n < 0) sink.rawError();
+  }
+
+  cached = {
+    takeOver(server, accept) {
+      const h = (server as unknown as { _handle?: { onconnection?: unknown } | null })._handle;
+      if (h == null || typeof h.onconnection !== "function") return false;
+      h.onconnection = (err: number, handle: RawHandle | undefined) => {
+        // An accept error (EMFILE...) is net.Server's 'error' too; the listener keeps accepting.
+        if (err === 0 && handle !== undefined) accept(handle);
+      };
+      return true;
+    },
+    read(handle) {
+      handle.onread = onread;
+      handle.readStart();
+    },
+    write(handle, head, body, written, owner) {
+      const req = new WriteWrap();
+      req.handle = handle;
+      req.oncomplete = written;
+      req.async = false;
+      req.owner = owner;
+      const err = body === null ? handle.writeLatin1String(req, head) : handle.writev(req, [head, "latin1", body, "buffer"], false);
+      if (err !== 0) return err < 0 ? err : -err;
+      return state[kLastWriteWasAsync] !== 0 ? 1 : 0;
+    },
+  };
+  return cached;
+}
