@@ -30,6 +30,11 @@ export interface ConnectionLimits {
 }
 
 const HEAD = 0, BODY = 1, RESPONSE = 2, DRAIN = 3;
+/**
+ * Larger response bodies go through a net.Socket: one raw write shows no progress until it
+ * completes, and its cost is small next to the bytes anyway.
+ */
+const RAW_MAX = 1024 * 1024;
 
 const EMPTY = new Uint8Array(0);
 const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true };
@@ -80,7 +85,9 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
   private net: Socket | null = null;
   /** Raw writes libuv still holds; close once they are out if `closeWhenWritten`. */
   private rawPending = 0;
+  /** The response is complete but the peer has not taken all of it yet (see `awaitWritten`). */
   private closeWhenWritten = false;
+  private unsentAtArm = 0;
 
   /** `transport`: a net.Socket, or a raw handle with the native operations (native.ts). */
   constructor(transport: Socket | RawHandle, private readonly gateway: Gateway, private readonly limits: ConnectionLimits, private readonly onDone: (c: Connection) => void, private readonly native: Native | null = null) {
@@ -154,7 +161,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
   respond(head: string | null, body: Uint8Array | null): void {
     if (this.gone) return;
     const h = this.raw;
-    if (h === null || head === null) {
+    if (h === null || head === null || (body !== null && body.length > RAW_MAX)) {
       const socket = this.socket;
       if (body === null || body.length === 0) {
         if (head !== null) socket.write(head, "latin1");
@@ -310,9 +317,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     if (whole && this.raw !== null) {
       // Nothing unread (no FIN or reset to fear): close now, or once libuv has written the rest.
       if (this.rawPending === 0) return this.rawClose();
-      this.closeWhenWritten = true;
-      this.arm(); // a peer that reads none of the response is closed after readTimeout
-      return;
+      return this.awaitWritten();
     }
     if (whole && this.socket.writableLength === 0) {
       // The whole request was read and our bytes are with the kernel (the usual case: a small
@@ -323,11 +328,12 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
       return;
     }
     this.socket.end();
-    if (this.peerEnded) return; // both sides done: the socket closes itself once our bytes are out
+    // Both sides done: the socket closes itself once our bytes are out.
+    if (this.peerEnded) return this.awaitWritten();
     if (whole) {
       // Nothing is left to drain: close once our bytes are out instead of waiting for the FIN.
       this.socket.once("finish", destroyAfterFinish);
-      return;
+      return this.awaitWritten();
     }
     this.arm();
     this.socket.resume();
@@ -382,10 +388,37 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     this.wakeWaiter();
   }
 
+  /**
+   * The response is complete on our side, and the close waits for the peer to take the rest:
+   * a peer that takes none of it for readTimeout is closed with a log line (timeout()).
+   */
+  private awaitWritten(): void {
+    this.closeWhenWritten = true;
+    this.unsentAtArm = this.unsent();
+    this.arm();
+  }
+
+  /** A measure of response bytes not yet taken by the peer; it falls as the peer reads. */
+  private unsent(): number {
+    // writeQueueSize: what libuv still holds of a write (the net.Socket's handle on Node too;
+    // where it is missing, writableLength falls only as whole writes complete).
+    const h = (this.raw ?? (this.net as unknown as { _handle?: { writeQueueSize?: unknown } | null })._handle) as { writeQueueSize?: unknown } | null | undefined;
+    const q = h != null && typeof h.writeQueueSize === "number" ? h.writeQueueSize : 0;
+    return this.raw !== null ? q : this.net!.writableLength + q;
+  }
+
   /** Called by the sweeper once `deadline` has passed. */
   timeout(): void {
     this.disarm();
     const secs = this.limits.readTimeout / 1000;
+    if (this.closeWhenWritten) {
+      const left = this.unsent();
+      if (left < this.unsentAtArm) {
+        // A slow reader, not a stalled one: the timeout counts silence, as for the request.
+        this.unsentAtArm = left;
+        return this.arm();
+      }
+    }
     if (this.phase === HEAD) {
       const got = this.head === null ? 0 : this.head.length;
       return this.reject(408, "Request Timeout", `no complete uwsgi packet after ${secs} s (got ${got} bytes; readTimeout)`);
@@ -399,7 +432,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
       return;
     }
     if (this.phase === RESPONSE || this.phase === BODY || this.closeWhenWritten) {
-      this.gateway.log(`uwsgi ${this.peer()}: the peer read none of the response for ${secs} s (readTimeout); connection closed`);
+      this.gateway.log(`uwsgi ${this.peer()}: the peer took no response bytes for ${secs} s (readTimeout); connection closed`);
     }
     if (this.raw !== null) this.rawClose();
     else this.socket.destroy();

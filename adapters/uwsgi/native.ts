@@ -30,6 +30,8 @@ export interface RawHandle {
   writev(req: object, chunks: unknown[], allBuffers: boolean): number;
   close(cb?: () => void): void;
   setNoDelay?(on: boolean): number;
+  /** Bytes libuv still holds from writes. */
+  readonly writeQueueSize?: number;
   [key: symbol]: unknown;
 }
 

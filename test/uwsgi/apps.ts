@@ -4,6 +4,7 @@
  *   /slow-stream   three chunks 250 ms apart, with X-Accel-Buffering: no (nginx streams it)
  *   /early         answers without reading the request body (the listener must drain it)
  *   /status/NNN    that status, empty body
+ *   /big/N         (sync) N bytes of "x" in one chunk, with Content-Length
  *   /slow-read     (async) takes one body chunk, waits 600 ms, then reads the rest
  *   anything else  JSON: the CGI keys of environ, the body's length and sha256
  */
@@ -45,6 +46,11 @@ export const echo: SyncApp = (environ: Environ, startResponse: StartResponse) =>
   if (path.startsWith("/status/")) {
     startResponse(`${path.slice(8)} Custom`, [["X-Status", path.slice(8)]]);
     return [];
+  }
+  if (path.startsWith("/big/")) {
+    const n = Number(path.slice(5));
+    startResponse("200 OK", [["Content-Type", "text/plain"], ["Content-Length", String(n)]]);
+    return [new Uint8Array(n).fill(120)];
   }
   const body = environ["tsgi.input"].read();
   const json = JSON.stringify({

@@ -2,10 +2,14 @@
  * The uwsgi listener in-process, driven by the test-side client: framing of requests and
  * responses, bodies, backpressure, and every kind of bad input (one log line, a clean close,
  * the next request unharmed).
+ *
+ * On Node the listener serves bodiless requests on the raw accepted handle (native.ts);
+ * portable.test.ts runs this whole file again with `portable: true` (net.Socket only).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Gateway, type App, type Listener } from "../../src/index.ts";
@@ -19,10 +23,12 @@ interface Served {
   listener: Listener;
 }
 
+const portable = process.env.TSGI_UWSGI_TEST_PORTABLE === "1";
+
 async function serve(app: App, options: UwsgiOptions = {}, mount?: string, target: { host: string; port: number } | { path: string } = { host: "127.0.0.1", port: 0 }): Promise<Served> {
   const logs: string[] = [];
   const gateway = new Gateway(app, { mount, log: (l) => logs.push(l) });
-  const listener = await listen(gateway, target, options);
+  const listener = await listen(gateway, target, { portable, ...options });
   const t: Target = "path" in target ? target : { host: "127.0.0.1", port: Number(listener.url.split(":").pop()) };
   return { target: t, logs, listener };
 }
@@ -173,6 +179,25 @@ describe("uwsgi listener: requests and responses", () => {
     rs.forEach((r, i) => assert.equal(json(r).env.PATH_INFO, `/c/${i}`));
   });
 
+  test("1 and 2 MiB responses written at once arrive whole, then the close (TCP and unix socket)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsgi-uwsgi-"));
+    const u = await serve(echo, {}, undefined, { path: join(dir, "big.sock") });
+    try {
+      for (const t of [s.target, u.target]) {
+        for (const n of [1 << 20, 2 << 20]) {
+          const r = await request(t, nginxVars("GET", `/big/${n}`));
+          assert.equal(r.end, "eof");
+          assert.deepEqual(header(r, "content-length"), [String(n)]);
+          assert.equal(r.body.length, n);
+          assert.ok(r.body.every((b) => b === 0x78), "the body is all x");
+        }
+      }
+    } finally {
+      await u.listener.close(100);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("connect-and-close (a port probe) logs nothing", async () => {
     const x = await exchange(s.target, [], { halfClose: true });
     assert.equal(x.bytes.length, 0);
@@ -311,6 +336,33 @@ describe("uwsgi listener: bad input gets one log line and a clean close", () => 
 
       test("a peer that stalls inside the body: 400 after readTimeout", async () => {
         await bad(encodePacket(nginxVars("POST", "/", { CONTENT_LENGTH: "100" }), Buffer.alloc(10)), {}, 400, /request body stalled: the uwsgi peer sent 10 of 100 announced bytes, then nothing for 0.3 s/);
+      });
+
+      test("a peer that takes none of a large response: closed after readTimeout, one log line", async () => {
+        if (kind === "async") return; // the sync app's one-chunk body is the case; async streams wait per write
+        // A unix socket: its buffers (~200 KB) are far below the body, unlike TCP on loopback.
+        const dir = mkdtempSync(join(tmpdir(), "tsgi-uwsgi-"));
+        const u = await serve(app, { readTimeout: 300 }, undefined, { path: join(dir, "stall.sock") });
+        try {
+          for (const n of [1 << 20, 4 << 20]) {
+            u.logs.length = 0;
+            const sock = connect((u.target as { path: string }).path);
+            sock.pause(); // read nothing
+            sock.write(encodePacket(nginxVars("GET", `/big/${n}`)));
+            await new Promise((r) => setTimeout(r, 1200)); // readTimeout 300 ms, the sweep every 75 ms
+            assert.equal(u.logs.length, 1, `exactly one log line, got ${JSON.stringify(u.logs)}`);
+            assert.match(u.logs[0], /the peer took no response bytes for 0\.3 s \(readTimeout\); connection closed/);
+            let got = 0;
+            sock.on("data", (d: Buffer) => (got += d.length));
+            sock.on("error", () => {});
+            await new Promise<void>((r) => sock.once("close", () => r()).resume());
+            assert.ok(got < n, `the response was cut (${got} of ${n} bytes)`);
+            await assertStillServes(u);
+          }
+        } finally {
+          await u.listener.close(100);
+          rmSync(dir, { recursive: true, force: true });
+        }
       });
 
       test("a CONTENT_LENGTH that is not a number: 400 from the core", async () => {
