@@ -9,7 +9,7 @@ export { environFromHttp, environFromParams, addHeaders, headersFromEnviron, per
 export type { HttpHead, CgiParams, BodySource, ResponseSink } from "./request.ts";
 export { SpecError, REASONS, reasonPhrase, HOP_BY_HOP, parseStatus, checkFinalStatus, validateHeaders, statusHasNoBody, isToken } from "./headers.ts";
 export { BodyTooLarge, BodyIncomplete, MemoryInput, FileInput, collectInput } from "./input.ts";
-export { ResponseWriter, ClientDisconnected, toBytes, sendText, DONE, type Log } from "./response.ts";
+export { ResponseWriter, ClientDisconnected, toBytes, countUtf8, utf8Length, sendText, DONE, type Log } from "./response.ts";
 export { Lifespan, LifespanError } from "./lifespan.ts";
 export { toRequest, requestUrl, iterableToStream, urlSafe, capBody } from "./run-fetch.ts";
 export { scopeFromEnviron, environFromScope, utf8ByteString, makeEnviron, type TsgiValues } from "./scope.ts";

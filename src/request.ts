@@ -60,6 +60,12 @@ export interface ResponseSink {
    */
   endWith?(chunk: Uint8Array): void;
   /**
+   * Optional: as `endWith`, for a body the app gave as one string: `text` encoded as UTF-8 is
+   * the whole rest of the body, `byteLength` bytes long. Lets a sink whose runtime writes
+   * strings natively (node:http) skip encoding the string to bytes first.
+   */
+  endWithText?(text: string, byteLength: number): void;
+  /**
    * The response cannot be completed (the app failed after headers went out, or broke its own
    * Content-Length). The sink must make the truncation visible to the peer, e.g. by closing
    * the connection without a terminating chunk.

@@ -15,6 +15,26 @@ const EMPTY = new Uint8Array(0);
 const NodeBuffer = (globalThis as { Buffer?: { from(s: string, enc: "utf8"): Uint8Array } }).Buffer;
 const encodeUtf8: (s: string) => Uint8Array = NodeBuffer ? (s) => NodeBuffer.from(s, "utf8") : (s) => encoder.encode(s);
 
+const NodeByteLength = (globalThis as { Buffer?: { byteLength(s: string, enc: "utf8"): number } }).Buffer;
+
+/** The length of `s` encoded as UTF-8, counted (a lone surrogate encodes as U+FFFD, 3 bytes, as TextEncoder does). */
+export function countUtf8(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** The length of `s` encoded as UTF-8: Buffer.byteLength where there is one (native), else counted. */
+export const utf8Length: (s: string) => number = NodeByteLength ? (s) => NodeByteLength.byteLength(s, "utf8") : countUtf8;
+
 /** A chunk as bytes; strings are UTF-8. Anything else is an app bug worth naming. */
 export function toBytes(chunk: Chunk): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
@@ -117,6 +137,22 @@ export class ResponseWriter {
     }
     void this.write(bytes);
     this.end();
+  }
+
+  /**
+   * `endWith` for a body given as one string of `byteLength` UTF-8 bytes: the sink's
+   * `endWithText` when it has one and nothing needs checking, else the bytes through `endWith`.
+   */
+  endWithText(text: string, byteLength: number): void {
+    const sink = this.sink;
+    if (sink.endWithText !== undefined && !this.done && !this.suppress && byteLength > 0 && !sink.closed &&
+        (this.declared < 0 || this.declared - this.written === byteLength)) {
+      this.done = true;
+      this.written += byteLength;
+      sink.endWithText(text, byteLength);
+      return;
+    }
+    this.endWith(toBytes(text));
   }
 
   end(): void {

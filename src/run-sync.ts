@@ -1,6 +1,6 @@
 /** Drive a sync (WSGI-style) app: startResponse, write(), the iterable, close() — PEP 3333 rules. */
 import { checkFinalStatus, parseStatus, SpecError, validateHeaders } from "./headers.ts";
-import { DONE, ResponseWriter, toBytes, type Log } from "./response.ts";
+import { DONE, ResponseWriter, toBytes, utf8Length, type Log } from "./response.ts";
 import type { Chunk, Environ, Header, ResponseBody, StartResponse, SyncApp } from "./spec.ts";
 
 /** What to do with an app failure; the default answers 500 or aborts (see `fail`). */
@@ -145,7 +145,16 @@ function checkBody(body: unknown): asserts body is ResponseBody {
 function sendArray(body: Chunk[], call: SyncCall): Promise<void> | undefined {
   const out = call.out;
   if (body.length === 1) {
-    const b = toBytes(body[0]);
+    const c = body[0];
+    if (typeof c === "string" && out.sink.endWithText !== undefined) {
+      // A one-string body goes to the sink as the string: no encode to bytes and back.
+      if (c.length === 0) return undefined;
+      const n = utf8Length(c);
+      call.startIfNeeded(n);
+      if (!out.sink.closed) out.endWithText(c, n);
+      return undefined;
+    }
+    const b = toBytes(c);
     if (b.length === 0) return undefined; // headers go out at the end, with Content-Length 0
     call.startIfNeeded(b.length);
     if (out.sink.closed) return undefined;

@@ -112,6 +112,18 @@ export class NodeSink implements ResponseSink {
     else this.res.end(chunk);
   }
 
+  /** The whole body as a string: node writes head and UTF-8 text in one write, no Buffer made. */
+  endWithText(text: string, byteLength: number): void {
+    this.finished = true;
+    this.bytes += byteLength;
+    const p = this.pending;
+    if (p !== null) {
+      this.pending = null;
+      if (!this.res.destroyed) this.res.write(p);
+    }
+    this.res.end(text, "utf8");
+  }
+
   end(): void {
     this.finished = true;
     const p = this.pending;
