@@ -147,20 +147,36 @@ export function environFromHttp(head: HttpHead, options: EnvironOptions = {}): C
   }
   const path = percentDecode(rawPath);
   const mount = options.mount ?? "";
-  const split = splitMount(path, mount) ?? ["", path];
+  let script = "", info = path;
+  if (mount !== "") {
+    const split = splitMount(path, mount);
+    if (split !== null) [script, info] = split;
+  }
 
-  const env: CgiEnviron = {
+  // TCP peers have both REMOTE_* keys: one literal with all of them builds the object in one step.
+  const env: CgiEnviron = head.remoteAddr !== undefined && head.remotePort !== undefined ? {
     REQUEST_METHOD: head.method,
-    SCRIPT_NAME: split[0],
-    PATH_INFO: split[1],
+    SCRIPT_NAME: script,
+    PATH_INFO: info,
     QUERY_STRING: query,
     REQUEST_URI: target,
     SERVER_NAME: head.serverName,
     SERVER_PORT: head.serverPort,
-    SERVER_PROTOCOL: head.httpVersion === "2" ? "HTTP/2" : "HTTP/" + head.httpVersion,
+    SERVER_PROTOCOL: protocol(head.httpVersion),
+    REMOTE_ADDR: head.remoteAddr,
+    REMOTE_PORT: head.remotePort,
+  } : {
+    REQUEST_METHOD: head.method,
+    SCRIPT_NAME: script,
+    PATH_INFO: info,
+    QUERY_STRING: query,
+    REQUEST_URI: target,
+    SERVER_NAME: head.serverName,
+    SERVER_PORT: head.serverPort,
+    SERVER_PROTOCOL: protocol(head.httpVersion),
   };
-  if (head.remoteAddr !== undefined) env.REMOTE_ADDR = head.remoteAddr;
-  if (head.remotePort !== undefined) env.REMOTE_PORT = head.remotePort;
+  if (head.remoteAddr !== undefined && env.REMOTE_ADDR === undefined) env.REMOTE_ADDR = head.remoteAddr;
+  if (head.remotePort !== undefined && env.REMOTE_PORT === undefined) env.REMOTE_PORT = head.remotePort;
   if (head.scheme === "https") env.HTTPS = "on";
 
   addHeaders(env, head.rawHeaders);
@@ -178,11 +194,18 @@ export function environFromHttp(head: HttpHead, options: EnvironOptions = {}): C
 
 function isPort(text: string): boolean {
   if (text.length === 0 || text.length > 5) return false;
+  let n = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 48 || c > 57) return false;
+    n = n * 10 + (c - 48);
   }
-  return Number(text) <= 65535;
+  return n <= 65535;
+}
+
+/** SERVER_PROTOCOL for node's `httpVersion`; the usual ones without building a string. */
+function protocol(version: string): string {
+  return version === "1.1" ? "HTTP/1.1" : version === "2" ? "HTTP/2" : "HTTP/" + version;
 }
 
 const PROXY_PREFIX = /^proxy:[a-z]+:\/\/[^/]*/;

@@ -48,8 +48,13 @@ export class SpecError extends Error {
   }
 }
 
+// Apps pass the same few status strings ("200 OK") on every request: the last one parsed is kept.
+let lastStatus = "";
+let lastParsed: readonly [code: number, reason: string] = [0, ""];
+
 /** Parse `"NNN Reason"`; the reason may be empty text but the space is required. */
-export function parseStatus(status: unknown): [code: number, reason: string] {
+export function parseStatus(status: unknown): readonly [code: number, reason: string] {
+  if (status === lastStatus) return lastParsed;
   if (typeof status !== "string") {
     throw new SpecError("status-type", `status must be a string like "200 OK", got ${typeof status}`);
   }
@@ -59,7 +64,9 @@ export function parseStatus(status: unknown): [code: number, reason: string] {
   }
   const reason = status.slice(4);
   if (hasCtl(reason)) throw new SpecError("status-format", `status reason contains a control character: ${JSON.stringify(status)}`);
-  return [c0 * 100 + c1 * 10 + c2, reason];
+  lastParsed = [c0 * 100 + c1 * 10 + c2, reason];
+  lastStatus = status;
+  return lastParsed;
 }
 
 /** `status-final`: a response ends with a final status; 1xx are interim (SPEC §9.1). */
@@ -99,6 +106,7 @@ function hasCtl(value: string): boolean {
  * silently dropping it would hide the bug.
  */
 export function validateHeaders(headers: unknown): asserts headers is Header[] {
+  if (headers === lastHeaders && unchanged(headers as Header[])) return;
   if (!Array.isArray(headers)) {
     throw new SpecError("headers-type", "headers must be an array of [name, value] pairs");
   }
@@ -124,6 +132,34 @@ export function validateHeaders(headers: unknown): asserts headers is Header[] {
       throw new SpecError("status-header", "a Status header is not allowed; pass the status to startResponse");
     }
   }
+  remember(headers);
+}
+
+// Apps usually pass one constant headers list on every request. The last list that passed is
+// remembered with its pairs and strings as they were, so the same list, unchanged, is not scanned
+// again; any change (a pair replaced, a string replaced, the length) validates it afresh.
+let lastHeaders: unknown = null;
+let lastSeen: unknown[] = [];
+
+function unchanged(headers: Header[]): boolean {
+  const seen = lastSeen;
+  if (headers.length * 3 !== seen.length) return false;
+  for (let i = 0, j = 0; i < headers.length; i++, j += 3) {
+    const h = headers[i];
+    if (h !== seen[j] || h.length !== 2 || h[0] !== seen[j + 1] || h[1] !== seen[j + 2]) return false;
+  }
+  return true;
+}
+
+function remember(headers: Header[]): void {
+  const seen: unknown[] = new Array(headers.length * 3);
+  for (let i = 0, j = 0; i < headers.length; i++, j += 3) {
+    seen[j] = headers[i];
+    seen[j + 1] = headers[i][0];
+    seen[j + 2] = headers[i][1];
+  }
+  lastSeen = seen;
+  lastHeaders = headers;
 }
 
 /** Statuses whose responses have no body by definition (RFC 9110 §6.4.1). */

@@ -1,8 +1,8 @@
-// A one-string body reaches a sink that has endWithText as the string itself, with its exact
-// UTF-8 length; every case the core must check (HEAD, 204, the app's own Content-Length) still holds.
+// The sync hot path: a one-string body reaches a sink that has endWithText as the string with its
+// exact UTF-8 length, and the remembered headers list is validated again whenever it changes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { countUtf8, Gateway, utf8Length, type App, type Header, type HttpHead } from "../../src/index.ts";
+import { countUtf8, Gateway, utf8Length, type App, type Environ, type Header, type HttpHead, type StartResponse } from "../../src/index.ts";
 import { MemorySink } from "../../src/testing/index.ts";
 import { syncReply } from "./helpers.ts";
 
@@ -68,4 +68,22 @@ test("the app's own Content-Length: matching takes endWithText, wrong falls back
   const short = await serve(syncReply("200 OK", [["Content-Length", "9"]], ["héll"]));
   assert.deepEqual(short.sink.calls, ["start", "write", "abort"]);
   assert.match(short.logs.join("\n"), /sent 5 of its declared Content-Length 9/);
+});
+
+test("header-value: a constant headers list changed between requests is validated again", async () => {
+  const headers: Header[] = [["Content-Type", "text/plain"]];
+  const app = (_e: Environ, start: StartResponse) => {
+    start("200 OK", headers);
+    return ["x"];
+  };
+  assert.equal((await serve(app)).sink.status, 200);
+  assert.equal((await serve(app)).sink.status, 200);
+  headers[0][1] = "text/plain\r\nSet-Cookie: evil=1";
+  const bad = await serve(app);
+  assert.equal(bad.sink.status, 500);
+  assert.match(bad.logs.join("\n"), /header-value/);
+  headers[0] = ["Content-Type", "text/html"];
+  assert.equal((await serve(app)).sink.status, 200);
+  headers.push(["Transfer-Encoding", "chunked"]);
+  assert.match((await serve(app)).logs.join("\n"), /hop-by-hop/);
 });
