@@ -215,19 +215,31 @@ const PROXY_PREFIX = /^proxy:[a-z]+:\/\/[^/]*/;
  * Returns a new object; `params` is not modified.
  */
 export function environFromParams(params: CgiParams, options: EnvironOptions = {}): CgiEnviron {
-  const env: CgiEnviron = { ...params };
-  // nginx sends `CONTENT_TYPE ""`/`CONTENT_LENGTH ""` for body-less requests, and both nginx
-  // and lighttpd also forward the headers as HTTP_CONTENT_*: keep one, canonical, copy.
-  for (const name of ["CONTENT_TYPE", "CONTENT_LENGTH"]) {
-    const dup = env["HTTP_" + name];
-    if (dup !== undefined) {
-      if (env[name] === undefined || env[name] === "") env[name] = dup;
-      delete env["HTTP_" + name];
+  // One pass that copies what stays and sets aside what needs a decision; deleting keys from a
+  // copy afterwards would turn the object into a slow dictionary (and this runs per request).
+  const env: CgiEnviron = {};
+  let ct: string | undefined, cl: string | undefined, httpCt: string | undefined, httpCl: string | undefined, https: string | undefined;
+  for (const k in params) {
+    const v = params[k];
+    const c = k.charCodeAt(0);
+    if (c === 72 /* H */) {
+      if (k === "HTTPS") { https = v; continue; }
+      // httpoxy (CVE-2016-5385): a `Proxy:` request header must never look like a proxy setting.
+      if (k === "HTTP_PROXY") continue;
+      // nginx and lighttpd also forward the Content-* headers as HTTP_CONTENT_*: keep one, canonical, copy.
+      if (k === "HTTP_CONTENT_TYPE") { httpCt = v; continue; }
+      if (k === "HTTP_CONTENT_LENGTH") { httpCl = v; continue; }
+    } else if (c === 67 /* C */) {
+      if (k === "CONTENT_TYPE") { ct = v; continue; }
+      if (k === "CONTENT_LENGTH") { cl = v; continue; }
     }
-    if (env[name] === "") delete env[name];
+    env[k] = v;
   }
-  // httpoxy (CVE-2016-5385): a `Proxy:` request header must never look like a proxy setting.
-  delete env.HTTP_PROXY;
+  // nginx sends `CONTENT_TYPE ""`/`CONTENT_LENGTH ""` for body-less requests: empty means absent.
+  const type = ct || httpCt;
+  if (type) env.CONTENT_TYPE = type;
+  const length = cl || httpCl;
+  if (length) env.CONTENT_LENGTH = length;
   env.REQUEST_METHOD ||= "GET";
   env.QUERY_STRING ??= "";
   // nginx sends `SERVER_NAME $server_name`, which is "" when the server block has no
@@ -238,12 +250,11 @@ export function environFromParams(params: CgiParams, options: EnvironOptions = {
   const proto = env.SERVER_PROTOCOL;
   if (!proto || proto === "INCLUDED") env.SERVER_PROTOCOL = "HTTP/1.0";
   // Apache's mod_proxy_fcgi/uwsgi leave `proxy:fcgi://host:port` in front of the file path.
-  for (const k of ["SCRIPT_FILENAME", "PATH_TRANSLATED"]) {
-    const v = env[k];
-    if (v !== undefined && v.startsWith("proxy:")) env[k] = v.replace(PROXY_PREFIX, "");
-  }
-  if (env.REQUEST_SCHEME === "https" || /^(on|1)$/i.test(env.HTTPS ?? "")) env.HTTPS = "on";
-  else delete env.HTTPS;
+  const file = env.SCRIPT_FILENAME;
+  if (file !== undefined && file.startsWith("proxy:")) env.SCRIPT_FILENAME = file.replace(PROXY_PREFIX, "");
+  const translated = env.PATH_TRANSLATED;
+  if (translated !== undefined && translated.startsWith("proxy:")) env.PATH_TRANSLATED = translated.replace(PROXY_PREFIX, "");
+  if (env.REQUEST_SCHEME === "https" || (https !== undefined && /^(on|1)$/i.test(https))) env.HTTPS = "on";
 
   const uri = env.REQUEST_URI;
   if (options.mount !== undefined) {
