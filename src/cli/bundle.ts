@@ -6,7 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Plugin, PluginBuild } from "esbuild";
-import { LoadError, type Inputs } from "./loader.ts";
+import { fileStamp, LoadError, type Inputs } from "./loader.ts";
 
 /** The tsgi package's root folder (this file is src/cli/bundle.ts or dist/src/cli/bundle.js). */
 const here = dirname(fileURLToPath(import.meta.url));
@@ -24,9 +24,10 @@ export async function bundleApp(path: string): Promise<{ code: string; inputs: I
 /**
  * A self-contained CGI program: the app, everything it imports (packages too) and the CGI
  * runner in one module, so a warm start reads and compiles one file. Falls back to leaving
- * packages as imports when a package cannot be bundled.
+ * packages as imports when a package cannot be bundled. `lazy` (Bun): tsgi's own imports of
+ * node:fs, node:os, node:path and node:url load those modules on first call (see lazyBuiltins).
  */
-export async function bundleCgi(path: string, exportName: string, label: string): Promise<{ code: string; inputs: Inputs }> {
+export async function bundleCgi(path: string, exportName: string, label: string, lazy = false): Promise<{ code: string; inputs: Inputs }> {
   const runner = join(PACKAGE_ROOT, COMPILED ? "dist/adapters/cgi/run.js" : "adapters/cgi/run.ts");
   // The runner is imported first, so its httpoxy clean-up runs before any package's top level.
   const entry = [
@@ -35,17 +36,22 @@ export async function bundleCgi(path: string, exportName: string, label: string)
     `await runCgiModule(mod, ${JSON.stringify(exportName)}, ${JSON.stringify(label)});`,
   ].join("\n");
   const stdin = { contents: entry, resolveDir: dirname(path), sourcefile: "cgi-entry.mjs", loader: "js" as const };
-  try {
-    return await build({ stdin }, path, true);
-  } catch (err) {
-    if (!(err instanceof PackageError)) throw err;
-    return build({ stdin }, path, false);
+  for (const inline of [true, false]) {
+    for (const lazyNow of lazy ? [true, false] : [false]) {
+      try {
+        return await build({ stdin }, path, inline, lazyNow);
+      } catch (err) {
+        // A package that cannot be bundled, or a tsgi import the lazy stand-ins lack: go plainer.
+        if (!(err instanceof PackageError) && !(lazyNow && err instanceof LoadError)) throw err;
+      }
+    }
   }
+  throw new LoadError(`cannot compile ${path}`);
 }
 
 class PackageError extends Error {}
 
-async function build(input: { entryPoints: string[] } | { stdin: { contents: string; resolveDir: string; sourcefile: string; loader: "js" } }, path: string, inlinePackages: boolean): Promise<{ code: string; inputs: Inputs }> {
+async function build(input: { entryPoints: string[] } | { stdin: { contents: string; resolveDir: string; sourcefile: string; loader: "js" } }, path: string, inlinePackages: boolean, lazy = false): Promise<{ code: string; inputs: Inputs }> {
   const esbuild = await import("esbuild");
   const result = await esbuild.build({
     ...input,
@@ -58,7 +64,7 @@ async function build(input: { entryPoints: string[] } | { stdin: { contents: str
     logLevel: "silent",
     // CommonJS packages bundled into an ES module still call require() for builtins.
     banner: inlinePackages ? { js: `import { createRequire as __tsgiCreateRequire } from "node:module"; const require = __tsgiCreateRequire(${JSON.stringify(pathToFileURL(path).href)});` } : undefined,
-    plugins: [resolvePackages(inlinePackages), keepFileLocations()],
+    plugins: [...(lazy ? [lazyBuiltins()] : []), resolvePackages(inlinePackages), keepFileLocations()],
   }).catch((err: { errors?: { text: string; location?: { file: string; line: number } | null; pluginName?: string }[] }) => {
     const e = err.errors?.[0];
     const where = e?.location ? `${e.location.file}:${e.location.line}: ` : "";
@@ -68,9 +74,10 @@ async function build(input: { entryPoints: string[] } | { stdin: { contents: str
   const inputs: Inputs = [];
   for (const rel of Object.keys(result.metafile!.inputs)) {
     if (rel === "<stdin>" || rel.endsWith("cgi-entry.mjs")) continue;
+    if (rel.startsWith("tsgi-lazy:")) continue;
     const p = resolve(rel);
-    const s = statSync(p);
-    inputs.push([p, s.size, ownFile(p) ? -1 : s.mtimeMs]);
+    const [size, mtimeMs] = fileStamp(p) ?? [statSync(p).size, 0];
+    inputs.push([p, size, ownFile(p) ? -1 : mtimeMs]);
   }
   // The entry file first: a quick reject when the app itself changed.
   inputs.sort((a, b) => (a[0] === path ? -1 : b[0] === path ? 1 : 0));
@@ -147,6 +154,32 @@ function keepFileLocations(): Plugin {
           code = `var __filename = ${JSON.stringify(args.path)}, __dirname = ${JSON.stringify(dirname(args.path))};\n` + code;
         }
         return { contents: code, loader };
+      });
+    },
+  };
+}
+
+const LAZY = /^(?:node:)?(fs|os|path|url)$/;
+
+/**
+ * Bun builds node:fs, node:os, node:path and node:url when they are imported, ~15 ms of a CGI
+ * hello's start together, and tsgi needs them only off the common path (a request body, a
+ * spooled upload, a raw environment). In a Bun CGI bundle, tsgi's own imports of them get a
+ * stand-in whose functions load the real module on their first call. Only plain functions are
+ * stood in for; a tsgi file importing anything else fails this build, which bundleCgi then
+ * redoes without the stand-ins. An app's and its packages' imports are left alone.
+ */
+function lazyBuiltins(): Plugin {
+  return {
+    name: "tsgi-lazy-builtins",
+    setup(b: PluginBuild) {
+      b.onResolve({ filter: LAZY }, (args) => (ownFile(args.importer) ? { path: LAZY.exec(args.path)![1], namespace: "tsgi-lazy" } : undefined));
+      b.onLoad({ filter: /.*/, namespace: "tsgi-lazy" }, async (args) => {
+        const real = (await import(`node:${args.path}`)) as Record<string, unknown>;
+        const names = Object.keys(real).filter((k) => /^[a-z][\w$]*$/.test(k) && typeof real[k] === "function");
+        const lines = [`let m; const get = () => (m ??= import.meta.require(${JSON.stringify("node:" + args.path)}));`];
+        for (const n of names) lines.push(`export function ${n}(...a) { return get().${n}(...a); }`);
+        return { contents: lines.join("\n"), loader: "js" };
       });
     },
   };

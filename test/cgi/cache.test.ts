@@ -4,7 +4,7 @@
  * and a web server user with an unwritable home still gets a (safe) cache.
  */
 import assert from "node:assert/strict";
-import { readdirSync, writeFileSync, mkdirSync, chmodSync, existsSync, readFileSync, statSync, utimesSync } from "node:fs";
+import { readdirSync, writeFileSync, mkdirSync, chmodSync, existsSync, readFileSync, statSync, symlinkSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runtime } from "../support/runtime.ts";
@@ -87,6 +87,27 @@ describe("cgi-run cache", { skip: deno }, () => {
     const r = await runWith("unsafe.ts", { TSGI_CACHE_DIR: unsafe, TMPDIR: stage.tmp, HOME: join(stage.root, "no-such-home") });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(readdirSync(unsafe), []);
+  });
+
+  test("an entry is run from a real cache folder, never through a symlink in a folder others can write to", async () => {
+    stage.app("link.ts", join(FIXTURES, "kinds.ts"), "sync");
+    const real = join(stage.root, "cache-real");
+    const env = { TSGI_CACHE_DIR: real, TMPDIR: stage.tmp, HOME: join(stage.root, "no-such-home") };
+    assert.equal((await runWith("link.ts", env)).status, 0);
+    // Replace the cached code (stamp kept): what someone able to swap the folder would plant.
+    const entry = join(real, readdirSync(real).find((f) => f.endsWith(".mjs"))!);
+    const lines = readFileSync(entry, "latin1").split("\n");
+    const keep = lines[0] === "// @bun" ? 2 : 1;
+    writeFileSync(entry, lines.slice(0, keep).join("\n") + `\nprocess.stdout.write("Status: 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nplanted");\n`);
+    const control = await runWith("link.ts", env);
+    assert.equal(splitResponse(control.stdout).body.toString(), "planted", "the cache is trusted in its own folder");
+    const shared = join(stage.root, "shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    symlinkSync(real, join(shared, "cache"));
+    const r = await runWith("link.ts", { ...env, TSGI_CACHE_DIR: join(shared, "cache") });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(splitResponse(r.stdout).body.toString(), "sync /env");
   });
 
   test(`the web server's user (${WEB_USER}) with an unwritable home: a private cache in TMPDIR, the request never fails`, { skip: IS_ROOT ? false : "needs root to run as " + WEB_USER }, async () => {
