@@ -128,7 +128,19 @@ for (const rt of RUNTIMES) {
     });
 
     test("body over maxBody: 413 with a reason, and the server keeps serving", async () => {
-      const r = await fetchRaw(urls.sync, "/len", { method: "POST", body: Buffer.alloc((1 << 20) + 1) });
+      // The server answers before reading the body (as it should) and may close while node's
+      // client is still writing it; node's client then reports EPIPE instead of the answer it
+      // never read (RFC 9112 §9.3 asks clients to watch for an early response; node's does not).
+      // So a write error is retried: what is checked is the answer, when the client gets to it.
+      let r: Awaited<ReturnType<typeof fetchRaw>> | undefined;
+      for (let attempt = 1; r === undefined; attempt++) {
+        try {
+          r = await fetchRaw(urls.sync, "/len", { method: "POST", body: Buffer.alloc((1 << 20) + 1) });
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (attempt === 5 || (code !== "EPIPE" && code !== "ECONNRESET")) throw err;
+        }
+      }
       assert.equal(r.status, 413);
       assert.match(r.body.toString(), /exceeds the limit of 1048576 bytes/);
       assert.equal((await fetchRaw(urls.sync, "/len", { method: "POST", body: "ok" })).body.toString(), "2\n");
