@@ -153,19 +153,7 @@ export function environFromHttp(head: HttpHead, options: EnvironOptions = {}): C
     if (split !== null) [script, info] = split;
   }
 
-  // TCP peers have both REMOTE_* keys: one literal with all of them builds the object in one step.
-  const env: CgiEnviron = head.remoteAddr !== undefined && head.remotePort !== undefined ? {
-    REQUEST_METHOD: head.method,
-    SCRIPT_NAME: script,
-    PATH_INFO: info,
-    QUERY_STRING: query,
-    REQUEST_URI: target,
-    SERVER_NAME: head.serverName,
-    SERVER_PORT: head.serverPort,
-    SERVER_PROTOCOL: protocol(head.httpVersion),
-    REMOTE_ADDR: head.remoteAddr,
-    REMOTE_PORT: head.remotePort,
-  } : {
+  const env: CgiEnviron = {
     REQUEST_METHOD: head.method,
     SCRIPT_NAME: script,
     PATH_INFO: info,
@@ -175,8 +163,8 @@ export function environFromHttp(head: HttpHead, options: EnvironOptions = {}): C
     SERVER_PORT: head.serverPort,
     SERVER_PROTOCOL: protocol(head.httpVersion),
   };
-  if (head.remoteAddr !== undefined && env.REMOTE_ADDR === undefined) env.REMOTE_ADDR = head.remoteAddr;
-  if (head.remotePort !== undefined && env.REMOTE_PORT === undefined) env.REMOTE_PORT = head.remotePort;
+  if (head.remoteAddr !== undefined) env.REMOTE_ADDR = head.remoteAddr;
+  if (head.remotePort !== undefined) env.REMOTE_PORT = head.remotePort;
   if (head.scheme === "https") env.HTTPS = "on";
 
   addHeaders(env, head.rawHeaders);
