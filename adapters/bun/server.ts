@@ -10,7 +10,7 @@ import { bodyOf, headOf, type Endpoints } from "./request.ts";
 import { peerOnDemand } from "./peer.ts";
 import { lazyEnviron, type HeadMaker } from "./lazy-environ.ts";
 import { callApp, canPassThrough, passThrough } from "./native-fetch.ts";
-import { internalError, isAbort, RuntimeSink, type FetchSinkOptions } from "./sink.ts";
+import { FetchSink, internalError, isAbort, type FetchSinkOptions } from "./sink.ts";
 import { bunGlobal, type BunServer } from "./types.ts";
 
 /** Bun.serve writes Content-Length and the reason phrase itself (see FetchSinkOptions). */
@@ -69,9 +69,6 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
     },
   };
 
-  const bunPeer = (request: Request) => server.requestIP(request);
-  const envOptions = { mount: gateway.mount };
-
   const handle = (request: Request, srv: BunServer): Response | Promise<Response> => {
     if (accessLog) {
       const head = heads.head(request, srv);
@@ -80,17 +77,18 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
     }
     // A fetch app gets its environ built only if it reads it (lazy-environ.ts).
     if (passFetch && canPassThrough(gateway, request)) return callApp(gateway, request, lazyEnviron(gateway, request, heads, srv));
-    const head = headOf(request, local, scheme);
-    const env = environFromHttp(head, envOptions);
+    if (unix) return respond(request, headOf(request, local, scheme));
     // The peer address is asked of Bun only if the app reads it (peer.ts).
-    if (!unix) peerOnDemand(env, bunPeer, request);
+    const head = headOf(request, local, scheme);
+    const env = environFromHttp(head, { mount: gateway.mount });
+    peerOnDemand(env, srv, request);
     return respond(request, head, env);
   };
 
   const respond = (request: Request, head: HttpHead, env?: CgiEnviron): Response | Promise<Response> => {
     if (passFetch && canPassThrough(gateway, request)) return passThrough(gateway, request, head);
-    const sink = new RuntimeSink(head.method === "HEAD", BUN_SINK);
-    const done = gateway.handle(env ?? environFromHttp(head, envOptions), head.rawHeaders, bodyOf(request), sink);
+    const sink = new FetchSink(request.method === "HEAD", BUN_SINK);
+    const done = env === undefined ? gateway.handleHttp(head, bodyOf(request), sink) : gateway.handle(env, head.rawHeaders, bodyOf(request), sink);
     if (sink.complete) return sink.response!; // complete already: no promise, no stream
     request.signal.addEventListener("abort", () => sink.disconnect(), { once: true });
     done.catch((err) => {

@@ -18,13 +18,19 @@ export function where(base: string, path: string): { host?: string; port?: numbe
 /** Send one request; resolves with the full reply. */
 export function fetchRaw(base: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = httpRequest({ ...where(base, path), method: init.method ?? "GET", headers: init.headers, agent: false }, (res) => {
+      answered = true;
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) }));
       res.on("error", reject);
     });
-    req.on("error", reject);
+    // A server may answer before the whole body is sent (413) and close: once the answer is
+    // here, a failed write of the rest is not the request's result (RFC 9112 §9.3).
+    req.on("error", (err) => {
+      if (!answered) reject(err);
+    });
     req.end(init.body);
   });
 }

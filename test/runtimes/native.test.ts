@@ -79,24 +79,6 @@ for (const rt of RUNTIMES) {
       assert.equal(u.hasRemote, false);
     });
 
-    test("fetch app: hop-by-hop response headers are dropped, the others kept", async () => {
-      // A keep-alive request, so that a "Connection: close" in the reply could only be the app's.
-      const r = await fetchRaw(urls.fetch, "/hop", { headers: { Connection: "keep-alive" } });
-      assert.equal(r.status, 200);
-      assert.equal(r.body.toString(), "hop\n");
-      assert.equal(r.headers["x-kept"], "1");
-      for (const h of ["keep-alive", "upgrade", "proxy-connection"]) assert.equal(r.headers[h], undefined, h);
-      assert.notEqual(r.headers.connection, "close");
-      assert.equal((await fetchRaw(urls.fetch, "/hello")).body.toString(), "Hello, World!");
-    });
-
-    test("Deno: request and response headers are read from Deno's own objects (a Deno upgrade that changes them fails here)", { skip: rt !== "deno" && "Deno only" }, async () => {
-      await fetchRaw(urls.fetch, "/hello");
-      await fetchRaw(urls.sync, "/p", { headers: { "X-A": "1" } });
-      const got = JSON.parse((await fetchRaw(urls.sync, "/internals")).body.toString());
-      assert.deepEqual(got, { requestHeaders: "inner", responseHeaders: "inner" });
-    });
-
     test("sync app: REMOTE_ADDR can be overwritten (proxy-fix) and REMOTE_PORT stays", async () => {
       const got = JSON.parse((await fetchRaw(urls.sync, "/setpeer")).body.toString());
       assert.equal(got.addr, "10.0.0.1");
@@ -139,6 +121,7 @@ for (const rt of RUNTIMES) {
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (attempt === 5 || (code !== "EPIPE" && code !== "ECONNRESET")) throw err;
+          await new Promise((r) => setTimeout(r, 50 * attempt));
         }
       }
       assert.equal(r.status, 413);
