@@ -28,13 +28,22 @@ export function canPassThrough(gateway: Gateway, request: Request): boolean {
   return cl !== null && /^\d{1,15}$/.test(cl) && Number(cl) <= gateway.maxBody;
 }
 
+/**
+ * Whether a Response carries a hop-by-hop header, read the runtime's own way; null: unknown,
+ * ask `response.headers` (reading that takes a Response off Deno's fast path; see
+ * adapters/deno/internals.ts).
+ */
+export type HopCheck = (response: Response) => boolean | null;
+
+const unknownHop: HopCheck = () => null;
+
 /** Call the gateway's fetch app with the runtime's Request and the environ; never throws. */
-export function passThrough(gateway: Gateway, request: Request, head: HttpHead): Response | Promise<Response> {
-  return callApp(gateway, request, gateway.environ(environFromHttp(head, { mount: gateway.mount }), new MemoryInput(EMPTY)));
+export function passThrough(gateway: Gateway, request: Request, head: HttpHead, hasHop: HopCheck = unknownHop): Response | Promise<Response> {
+  return callApp(gateway, request, gateway.environ(environFromHttp(head, { mount: gateway.mount }), new MemoryInput(EMPTY)), hasHop);
 }
 
 /** Call the gateway's fetch app with the runtime's Request and `env` (e.g. a lazy environ); never throws. */
-export function callApp(gateway: Gateway, request: Request, env: Environ): Response | Promise<Response> {
+export function callApp(gateway: Gateway, request: Request, env: Environ, hasHop: HopCheck = unknownHop): Response | Promise<Response> {
   const app = gateway.app as FetchHandler | FetchObject;
   let result: Response | Promise<Response>;
   try {
@@ -42,20 +51,24 @@ export function callApp(gateway: Gateway, request: Request, env: Environ): Respo
   } catch (err) {
     return failed(gateway, request, err);
   }
-  if (result instanceof Response) return checked(result);
+  if (result instanceof Response) return checked(result, hasHop);
   if (result !== null && typeof (result as Promise<Response>)?.then === "function") {
-    return (result as Promise<Response>).then((r) => (r instanceof Response ? checked(r) : notAResponse(gateway, request, r)), (err) => failed(gateway, request, err));
+    return (result as Promise<Response>).then((r) => (r instanceof Response ? checked(r, hasHop) : notAResponse(gateway, request, r)), (err) => failed(gateway, request, err));
   }
   return notAResponse(gateway, request, result);
 }
 
 /** The Response without hop-by-hop headers (a proxied upstream's Connection, Keep-Alive...). */
-function checked(r: Response): Response {
+function checked(r: Response, hasHop: HopCheck): Response {
+  const known = hasHop(r);
+  if (known === false) return r;
   const h = r.headers;
-  // One pass over the (few) response headers: cheaper than a has() per hop-by-hop name.
-  const seen = { hop: false };
-  h.forEach(findHop, seen);
-  if (!seen.hop) return r;
+  if (known === null) {
+    // One pass over the (few) response headers: cheaper than a has() per hop-by-hop name.
+    const seen = { hop: false };
+    h.forEach(findHop, seen);
+    if (!seen.hop) return r;
+  }
   const kept = new Headers();
   for (const [name, value] of h) if (!HOP_BY_HOP.has(name) && name !== "set-cookie") kept.append(name, value);
   for (const c of h.getSetCookie()) kept.append("set-cookie", c);

@@ -1,41 +1,87 @@
 /**
- * REMOTE_ADDR and REMOTE_PORT on Bun, asked of `server.requestIP` only when the app reads them.
- * Bun has no per-connection handle to cache the peer on, and requestIP costs ~0.9 µs per call
- * (a hello-world request costs ~8 µs of CPU in all; bench/suites/runtimes.sh). The two keys are
- * accessors that replace themselves with plain values on first read or write, so the environ
- * still lists, spreads and takes writes (a proxy-fix middleware setting REMOTE_ADDR) as usual.
+ * REMOTE_ADDR and REMOTE_PORT asked of the runtime only when the app reads them. Neither Bun nor
+ * Deno has a per-connection handle to cache the peer on: Bun's `server.requestIP(request)` cost
+ * ~2.8k instructions per request and Deno's `info.remoteAddr` ~1.4k (an op each time; callgrind,
+ * bench/suites/runtimes.sh's hello, raw servers at ~21k and ~14k).
+ *
+ * The two keys are enumerable accessors, so the environ still lists, spreads and serialises
+ * them, and takes writes (a proxy-fix middleware setting REMOTE_ADDR). The getter and setter
+ * functions and their descriptors are shared by every request: V8 keys an object's hidden class
+ * on its accessor functions, and fresh closures per request gave each environ a new one (Deno's
+ * sync hello went from ~13.7 to ~19 µs of CPU per request, most of it GC). The per-request part
+ * (where to ask, and the answer once asked) sits under a non-enumerable symbol key.
  */
 import type { CgiEnviron } from "../../src/index.ts";
-import type { BunServer } from "./types.ts";
 
-/** Make `env.REMOTE_ADDR`/`REMOTE_PORT` come from `srv.requestIP(request)` on first use. */
-export function peerOnDemand(env: CgiEnviron, srv: BunServer, request: Request): void {
-  let done = false;
-  const settle = (): void => {
-    if (done) return;
-    done = true;
-    const ip = srv.requestIP(request);
-    // Bun answers null once the request is over: then the keys are absent, as on a unix socket.
-    if (ip === null) {
-      delete env.REMOTE_ADDR;
-      delete env.REMOTE_PORT;
-      return;
-    }
-    Object.defineProperty(env, "REMOTE_ADDR", { value: ip.address, writable: true, enumerable: true, configurable: true });
-    Object.defineProperty(env, "REMOTE_PORT", { value: String(ip.port), writable: true, enumerable: true, configurable: true });
-  };
-  const accessor = (key: "REMOTE_ADDR" | "REMOTE_PORT"): PropertyDescriptor => ({
-    get: () => {
-      settle();
-      return env[key];
-    },
-    set: (value: string) => {
-      settle();
-      Object.defineProperty(env, key, { value, writable: true, enumerable: true, configurable: true });
-    },
-    enumerable: true,
-    configurable: true,
-  });
-  Object.defineProperty(env, "REMOTE_ADDR", accessor("REMOTE_ADDR"));
-  Object.defineProperty(env, "REMOTE_PORT", accessor("REMOTE_PORT"));
+/** A TCP peer. */
+export interface Peer {
+  address: string;
+  port: number;
+}
+
+interface Source {
+  find: ((arg: never) => Peer | null) | null;
+  arg: unknown;
+  addr: string | undefined;
+  port: string | undefined;
+}
+
+const SOURCE = Symbol("tsgi.peer");
+type Env = CgiEnviron & { [SOURCE]: Source };
+
+/** Ask once; null (Bun and Deno answer only while the request is live, and a unix socket has no peer): the keys go. */
+function settle(env: Env): Source {
+  const src = env[SOURCE];
+  const find = src.find;
+  if (find === null) return src;
+  src.find = null;
+  const peer = (find as (arg: unknown) => Peer | null)(src.arg);
+  src.arg = undefined;
+  if (peer === null) {
+    delete env.REMOTE_ADDR;
+    delete env.REMOTE_PORT;
+  } else {
+    src.addr ??= peer.address;
+    src.port ??= String(peer.port);
+  }
+  return src;
+}
+
+/** A write after the keys went (no peer): a plain key again. */
+function define(env: Env, key: string, value: string): void {
+  Object.defineProperty(env, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+const ADDR: PropertyDescriptor = {
+  get(this: Env) {
+    return settle(this).addr;
+  },
+  set(this: Env, value: string) {
+    const src = settle(this);
+    if (Object.hasOwn(this, "REMOTE_ADDR")) src.addr = value;
+    else define(this, "REMOTE_ADDR", value);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
+const PORT: PropertyDescriptor = {
+  get(this: Env) {
+    return settle(this).port;
+  },
+  set(this: Env, value: string) {
+    const src = settle(this);
+    if (Object.hasOwn(this, "REMOTE_PORT")) src.port = value;
+    else define(this, "REMOTE_PORT", value);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
+/** Make `env.REMOTE_ADDR`/`REMOTE_PORT` come from `find(arg)` on first use; null from it: the keys are absent. */
+export function peerOnDemand<A>(env: CgiEnviron, find: (arg: A) => Peer | null, arg: A): void {
+  const src: Source = { find, arg, addr: undefined, port: undefined };
+  Object.defineProperty(env, SOURCE, { value: src, writable: false, enumerable: false, configurable: true });
+  Object.defineProperty(env, "REMOTE_ADDR", ADDR);
+  Object.defineProperty(env, "REMOTE_PORT", PORT);
 }

@@ -7,10 +7,11 @@ import { chmodSync } from "node:fs";
 import { environFromHttp, formatTarget, Gateway, type CgiEnviron, Lifespan, type App, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
 import { logged } from "./access-log.ts";
 import { bodyOf, headOf, type Endpoints } from "./request.ts";
+import { afterBody, BunBody } from "./body.ts";
 import { peerOnDemand } from "./peer.ts";
 import { lazyEnviron, type HeadMaker } from "./lazy-environ.ts";
 import { callApp, canPassThrough, passThrough } from "./native-fetch.ts";
-import { FetchSink, internalError, isAbort, type FetchSinkOptions } from "./sink.ts";
+import { internalError, isAbort, RuntimeSink, type FetchSinkOptions } from "./sink.ts";
 import { bunGlobal, type BunServer } from "./types.ts";
 
 /** Bun.serve writes Content-Length and the reason phrase itself (see FetchSinkOptions). */
@@ -69,6 +70,9 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
     },
   };
 
+  const bunPeer = (request: Request) => server.requestIP(request);
+  const envOptions = { mount: gateway.mount };
+
   const handle = (request: Request, srv: BunServer): Response | Promise<Response> => {
     if (accessLog) {
       const head = heads.head(request, srv);
@@ -77,25 +81,30 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
     }
     // A fetch app gets its environ built only if it reads it (lazy-environ.ts).
     if (passFetch && canPassThrough(gateway, request)) return callApp(gateway, request, lazyEnviron(gateway, request, heads, srv));
-    if (unix) return respond(request, headOf(request, local, scheme));
-    // The peer address is asked of Bun only if the app reads it (peer.ts).
     const head = headOf(request, local, scheme);
-    const env = environFromHttp(head, { mount: gateway.mount });
-    peerOnDemand(env, srv, request);
+    const env = environFromHttp(head, envOptions);
+    // The peer address is asked of Bun only if the app reads it (peer.ts).
+    if (!unix) peerOnDemand(env, bunPeer, request);
     return respond(request, head, env);
   };
 
   const respond = (request: Request, head: HttpHead, env?: CgiEnviron): Response | Promise<Response> => {
     if (passFetch && canPassThrough(gateway, request)) return passThrough(gateway, request, head);
-    const sink = new FetchSink(request.method === "HEAD", BUN_SINK);
-    const done = env === undefined ? gateway.handleHttp(head, bodyOf(request), sink) : gateway.handle(env, head.rawHeaders, bodyOf(request), sink);
-    if (sink.complete) return sink.response!; // complete already: no promise, no stream
+    const sink = new RuntimeSink(head.method === "HEAD", BUN_SINK);
+    const stream = bodyOf(request);
+    const body = stream === null ? null : new BunBody(stream as unknown as ReadableStream<Uint8Array>);
+    const done = gateway.handle(env ?? environFromHttp(head, envOptions), head.rawHeaders, body, sink);
+    if (sink.complete) return body === null ? sink.response! : afterBody(request, body, sink.response!); // no promise, no stream
     request.signal.addEventListener("abort", () => sink.disconnect(), { once: true });
     done.catch((err) => {
       gateway.log(`${request.method} ${request.url}: internal error: ${err instanceof Error ? err.stack : String(err)}`);
       sink.abort(err);
     });
-    return sink.ready();
+    if (body === null) return sink.ready();
+    // A whole body answered before the request body was read (a 413 for a chunked body past
+    // maxBody, an app that ignores the body) waits for the rest of it (body.ts). A streamed
+    // answer goes at once: the app may still be reading.
+    return Promise.resolve(sink.ready()).then((r) => (sink.complete ? afterBody(request, body, r) : r));
   };
 
   server = Bun.serve({

@@ -79,6 +79,24 @@ for (const rt of RUNTIMES) {
       assert.equal(u.hasRemote, false);
     });
 
+    test("fetch app: hop-by-hop response headers are dropped, the others kept", async () => {
+      // A keep-alive request, so that a "Connection: close" in the reply could only be the app's.
+      const r = await fetchRaw(urls.fetch, "/hop", { headers: { Connection: "keep-alive" } });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), "hop\n");
+      assert.equal(r.headers["x-kept"], "1");
+      for (const h of ["keep-alive", "upgrade", "proxy-connection"]) assert.equal(r.headers[h], undefined, h);
+      assert.notEqual(r.headers.connection, "close");
+      assert.equal((await fetchRaw(urls.fetch, "/hello")).body.toString(), "Hello, World!");
+    });
+
+    test("Deno: request and response headers are read from Deno's own objects (a Deno upgrade that changes them fails here)", { skip: rt !== "deno" && "Deno only" }, async () => {
+      await fetchRaw(urls.fetch, "/hello");
+      await fetchRaw(urls.sync, "/p", { headers: { "X-A": "1" } });
+      const got = JSON.parse((await fetchRaw(urls.sync, "/internals")).body.toString());
+      assert.deepEqual(got, { requestHeaders: "inner", responseHeaders: "inner" });
+    });
+
     test("sync app: REMOTE_ADDR can be overwritten (proxy-fix) and REMOTE_PORT stays", async () => {
       const got = JSON.parse((await fetchRaw(urls.sync, "/setpeer")).body.toString());
       assert.equal(got.addr, "10.0.0.1");
@@ -109,23 +127,20 @@ for (const rt of RUNTIMES) {
       assert.equal(small.body.toString(), "5\n");
     });
 
-    test("body over maxBody: 413 with a reason, and the server keeps serving", async () => {
-      // The server answers before reading the body (as it should) and may close while node's
-      // client is still writing it; node's client then reports EPIPE instead of the answer it
-      // never read (RFC 9112 §9.3 asks clients to watch for an early response; node's does not).
-      // So a write error is retried: what is checked is the answer, when the client gets to it.
-      let r: Awaited<ReturnType<typeof fetchRaw>> | undefined;
-      for (let attempt = 1; r === undefined; attempt++) {
-        try {
-          r = await fetchRaw(urls.sync, "/len", { method: "POST", body: Buffer.alloc((1 << 20) + 1) });
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (attempt === 5 || (code !== "EPIPE" && code !== "ECONNRESET")) throw err;
-          await new Promise((r) => setTimeout(r, 50 * attempt));
+    test("body over maxBody: the 413 reaches a client still sending (Connection: close), and the server keeps serving", async () => {
+      // node's client sends "Connection: close" (agent: false) and writes the whole body. Bun
+      // used to close right after its early 413 with the body unread, the kernel reset the
+      // connection, and node's client mostly reported EPIPE instead of the answer (about 3 in 4
+      // tries with 8 MiB; adapters/bun/body.ts). No retries: each answer must arrive.
+      const big = Buffer.alloc(8 << 20);
+      for (let i = 0; i < 3; i++) {
+        for (const headers of [undefined, { "Transfer-Encoding": "chunked" }]) {
+          const what = `try ${i}, ${headers ? "chunked" : "Content-Length"}`;
+          const r = await fetchRaw(urls.sync, "/len", { method: "POST", body: i === 0 && !headers ? big.subarray(0, (1 << 20) + 1) : big, headers });
+          assert.equal(r.status, 413, what);
+          assert.match(r.body.toString(), /exceeds the limit of 1048576 bytes/, what);
         }
       }
-      assert.equal(r.status, 413);
-      assert.match(r.body.toString(), /exceeds the limit of 1048576 bytes/);
       assert.equal((await fetchRaw(urls.sync, "/len", { method: "POST", body: "ok" })).body.toString(), "2\n");
     });
 
