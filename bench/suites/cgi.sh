@@ -4,7 +4,7 @@
 #             server gives a CGI script (env -i plus the CGI variables; no NODE_EXTRA_CA_CERTS)
 #   apache    wrk -t2 -c4 through Apache (prefork + mod_cgi, examples/deploy/apache-cgi.conf)
 # Scripts (bench/cgi/): cgi-run hello.ts (warm cache), the same app as plain .js under node
-# (tsgi's runCgi, no transpiling), hello.ts under Bun via cgi-run.ts (the documented #! line),
+# (tsgi's runCgi, no transpiling), hello.ts under Bun via adapters/cgi/cgi-run-bun.js (the documented #! line),
 # raw JS CGIs with no tsgi under node and bun (each runtime's floor), Python wsgiref
 # CGIHandler, and a shell hello. Rounds alternate; ratios are within one run.
 # Targets: cgi-run warm <= 1.1x plain .js start-up; under Bun faster than the Python CGI.

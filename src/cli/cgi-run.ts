@@ -10,15 +10,15 @@
  *
  * Start-up is the whole cost of a CGI request, so on Node the app, its imports and the CGI
  * runner are bundled once into a single cached module (src/cli/loader.ts); a warm start
- * checks file stamps, imports that one file and loads no transpiler. Bun runs the same bundle,
- * marked `// @bun` so it skips its own transpiler too (one pre-built file instead of a dozen
- * TypeScript modules transpiled on every start: ~4 of a hello's ~20 ms of CPU). Deno runs
- * the TypeScript as is. This file imports only what that path needs, and no builtin module
- * (Bun builds node:fs, node:path and node:url on import: ~12 ms of a ~30 ms start), so Bun's
- * warm path loads none of them; Node gets its builtins, free there, through `require`.
+ * checks file stamps, imports that one file and loads no transpiler. Deno runs the
+ * TypeScript as is. Bun's warm path is adapters/cgi/cgi-run-bun.js, a plain-JS front that
+ * needs no transpiling and falls back to this file on a miss; this file still serves Bun
+ * when named in the #! line, with the same cached program (see runBun). It imports no
+ * builtin module (Bun builds node:fs, node:path and node:url on import: ~12 ms of a ~30 ms
+ * start); Node gets its builtins, free there, through `require`.
  */
 import { createRequire } from "node:module";
-import { appFile, BUN_PRAGMA, cacheKey, findCached, importable, LOADER_VERSION, LoadError, parseAppSpec, runtime, storeCached } from "./loader.ts";
+import { appFile, BUN_FN_HEAD, BUN_PRAGMA, cacheKey, findCached, importable, LOADER_VERSION, LoadError, parseAppSpec, runtime, storeCached } from "./loader.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -64,10 +64,10 @@ async function main(argv: string[]): Promise<void> {
     if (program === null) {
       appFile(file); // the checks Bun's quick stamp skipped
       const { bundleCgi } = await import("./bundle.ts");
-      const { code, inputs } = await bundleCgi(path, exportName, file, runtime === "bun");
-      // `// @bun` as the first line tells Bun the file needs no transpiling (esbuild's output is
-      // plain JavaScript). Only Bun's copy has it, hence `runtime` in the key.
-      const stored = storeCached(name, code, inputs, runtime === "bun" ? BUN_PRAGMA : "");
+      const { code, inputs, format } = await bundleCgi(path, exportName, file, runtime === "bun");
+      // Bun's copies start with a line saying which kind they are: `// @bun` tells Bun a module
+      // needs no transpiling (esbuild's output is plain JavaScript). Hence `runtime` in the key.
+      const stored = storeCached(name, code, inputs, format === "fn" ? BUN_FN_HEAD : format === "esm" ? BUN_PRAGMA : "");
       program = stored.file;
       if (stored.temporary) {
         const dir = program.slice(0, program.lastIndexOf("/"));
@@ -82,10 +82,31 @@ async function main(argv: string[]): Promise<void> {
       } catch { /* the cache is an optimisation */ }
     }
     // The bundle serves the request and exits.
-    await import(importable(program));
+    if (runtime === "bun") await runBun(program, path);
+    else await import(importable(program));
   } catch (err) {
     fail(err instanceof LoadError ? err.message : `app file ${label} failed to load: ${err instanceof Error ? err.stack : String(err)}`);
   }
+}
+
+type Program = (tsgiRequire: unknown, require: unknown) => Promise<void>;
+
+/**
+ * Run Bun's cached program: a BUN_FN_HEAD one (bundleCgi's "fn" format) is the body of an
+ * async function, called with Bun's require and one resolving from the app's folder (as the
+ * createRequire banner does on Node); any other is imported. The front,
+ * adapters/cgi/cgi-run-bun.js, does the same on its warm path.
+ */
+async function runBun(program: string, app: string): Promise<void> {
+  const bytes = (globalThis as unknown as { Bun: { mmap(p: string): Uint8Array } }).Bun.mmap(program);
+  const nl = bytes.indexOf(10);
+  if (new TextDecoder().decode(bytes.subarray(0, nl + 1)) !== BUN_FN_HEAD) return void (await import(program));
+  const body = new TextDecoder().decode(bytes.subarray(bytes.indexOf(10, nl + 1) + 1));
+  const AsyncFunction = (async () => {}).constructor as new (...params: string[]) => Program;
+  let appRequire: NodeJS.Require | undefined;
+  const fromApp = (id: string) => (appRequire ??= createRequire(app))(id);
+  fromApp.resolve = (id: string) => (appRequire ??= createRequire(app)).resolve(id);
+  await new AsyncFunction("__tsgiRequire", "require", body)(require, fromApp);
 }
 
 function fail(message: string): void {

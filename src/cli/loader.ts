@@ -25,7 +25,8 @@ export function importable(path: string): string {
 }
 
 /** Part of every cache key: a new tsgi version never reuses an old build. */
-export const LOADER_VERSION = "tsgi-1.0.0-loader-3";
+// adapters/cgi/cgi-run-bun.js repeats it (test/cgi/cache.test.ts checks that they agree).
+export const LOADER_VERSION = "tsgi-1.0.0-loader-4";
 
 /** A user-facing load failure: the CLI prints `message` alone and exits non-zero. */
 export class LoadError extends Error {
@@ -152,13 +153,16 @@ function fileStampNode(path: string): [size: number, mtimeMs: number] | null {
 const STAMP = "// tsgi-inputs ";
 /** First line of a cached build meant for Bun: the file is plain JS, Bun's transpiler may skip it. */
 export const BUN_PRAGMA = "// @bun\n";
+/** First line of a Bun build that is the body of an async function, not a module (bundleCgi's "fn"). */
+export const BUN_FN_HEAD = "// tsgi-bun-fn\n";
+const isHead = (line: string) => line === BUN_PRAGMA || line === BUN_FN_HEAD;
 // The stamp line is JSON with \u escapes for non-ASCII (see storeCached), so Latin-1 is exact.
 const latin1 = new TextDecoder("latin1");
 
 /**
  * The cached build named `name` (`<key>.mjs`) if one of the cache folders has it and every
  * input it was built from is unchanged; else null. The stamp is the file's first line (after
- * BUN_PRAGMA, if any), so a build and its stamp are one file, replaced atomically.
+ * BUN_PRAGMA or BUN_FN_HEAD, if any), so a build and its stamp are one file, replaced atomically.
  */
 export async function findCached(name: string): Promise<string | null> {
   if (Bun !== undefined) return findCachedBun(Bun, name);
@@ -174,7 +178,7 @@ export async function findCached(name: string): Promise<string | null> {
       if (uid !== undefined && !ownedSafe(fs().fstatSync(fd))) continue;
       if (!safeDir(dir)) continue;
       let first = lineAt(fd, 0);
-      if (first.line + "\n" === BUN_PRAGMA) first = lineAt(fd, first.next);
+      if (isHead(first.line + "\n")) first = lineAt(fd, first.next);
       if (freshStamp(first.line)) return file;
     } finally {
       fs().closeSync(fd);
@@ -208,7 +212,7 @@ async function findCachedBun(bun: BunApi, name: string): Promise<string | null> 
     }
     let nl = bytes.indexOf(10);
     let at = 0;
-    if (latin1.decode(bytes.subarray(0, nl + 1)) === BUN_PRAGMA) {
+    if (isHead(latin1.decode(bytes.subarray(0, nl + 1)))) {
       at = nl + 1;
       nl = bytes.indexOf(10, at);
     }

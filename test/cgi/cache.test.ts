@@ -14,6 +14,10 @@ import { spawnSync } from "node:child_process";
 
 const deno = runtime() === "deno" ? "Deno runs the TypeScript as is: the cache is Node's and Bun's" : false;
 const node = runtime() === "node";
+const bun = runtime() === "bun";
+// Bun's front checks the cache folder with statx through Bun.FFI, or (TSGI_BUN_FFI=0) with
+// Bun.file().stat(): the safety tests run both ways.
+const ffiModes = bun ? ["1", "0"] : ["1"];
 
 describe("cgi-run cache", { skip: deno }, () => {
   let stage: Stage;
@@ -42,12 +46,16 @@ describe("cgi-run cache", { skip: deno }, () => {
     const entries = readdirSync(cache).filter((f) => f.endsWith(".mjs"));
     assert.equal(entries.length, 1);
     const entry = join(cache, entries[0]);
-    // Bun's copy starts with its pragma, so Bun does not transpile the bundle again.
-    assert.match(readFileSync(entry, "latin1").slice(0, 40), node ? /^\/\/ tsgi-inputs \[/ : /^\/\/ @bun\n\/\/ tsgi-inputs \[/);
+    // Bun's copy is the body of a function its front compiles (bundleCgi's "fn" format).
+    assert.match(readFileSync(entry, "latin1").slice(0, 40), node ? /^\/\/ tsgi-inputs \[/ : /^\/\/ tsgi-bun-fn\n\/\/ tsgi-inputs \[/);
     const filled = statSync(entry).mtimeMs;
-    const warm = await runWith("warm.ts", env);
+    // Bun writes what it transpiles to this cache: the front's hit transpiles nothing (a
+    // fallback to cgi-run.ts would add its TypeScript there).
+    const piles = join(stage.root, "bun-transpiled");
+    const warm = await runWith("warm.ts", { ...env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: piles });
     assert.equal(warm.status, 0, warm.stderr);
     if (node) assert.doesNotMatch(readFileSync(out, "utf8"), /esbuild/, "a warm start must not load esbuild");
+    if (bun) assert.deepEqual(existsSync(piles) ? readdirSync(piles) : [], [], "Bun's warm start must transpile nothing");
     assert.equal(statSync(entry).mtimeMs, filled, "a warm start must not rebuild");
     assert.deepEqual(warm.stdout, cold.stdout);
   });
@@ -79,35 +87,60 @@ describe("cgi-run cache", { skip: deno }, () => {
     assert.equal(readdirSync(cache).length, 1);
   });
 
-  test("a cache folder others can write to is never used", async () => {
-    stage.app("unsafe.ts", join(FIXTURES, "kinds.ts"), "sync");
-    const unsafe = join(stage.root, "cache-unsafe");
-    mkdirSync(unsafe);
-    chmodSync(unsafe, 0o777);
-    const r = await runWith("unsafe.ts", { TSGI_CACHE_DIR: unsafe, TMPDIR: stage.tmp, HOME: join(stage.root, "no-such-home") });
-    assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(readdirSync(unsafe), []);
-  });
+  for (const ffi of ffiModes) {
+    const how = bun ? ` (TSGI_BUN_FFI=${ffi})` : "";
 
-  test("an entry is run from a real cache folder, never through a symlink in a folder others can write to", async () => {
-    stage.app("link.ts", join(FIXTURES, "kinds.ts"), "sync");
-    const real = join(stage.root, "cache-real");
-    const env = { TSGI_CACHE_DIR: real, TMPDIR: stage.tmp, HOME: join(stage.root, "no-such-home") };
-    assert.equal((await runWith("link.ts", env)).status, 0);
-    // Replace the cached code (stamp kept): what someone able to swap the folder would plant.
-    const entry = join(real, readdirSync(real).find((f) => f.endsWith(".mjs"))!);
-    const lines = readFileSync(entry, "latin1").split("\n");
-    const keep = lines[0] === "// @bun" ? 2 : 1;
-    writeFileSync(entry, lines.slice(0, keep).join("\n") + `\nprocess.stdout.write("Status: 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nplanted");\n`);
-    const control = await runWith("link.ts", env);
-    assert.equal(splitResponse(control.stdout).body.toString(), "planted", "the cache is trusted in its own folder");
-    const shared = join(stage.root, "shared");
-    mkdirSync(shared);
-    chmodSync(shared, 0o1777);
-    symlinkSync(real, join(shared, "cache"));
-    const r = await runWith("link.ts", { ...env, TSGI_CACHE_DIR: join(shared, "cache") });
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(splitResponse(r.stdout).body.toString(), "sync /env");
+    test(`a cache folder others can write to is never used${how}`, async () => {
+      stage.app(`unsafe${ffi}.ts`, join(FIXTURES, "kinds.ts"), "sync");
+      const unsafe = join(stage.root, `cache-unsafe${ffi}`);
+      mkdirSync(unsafe);
+      chmodSync(unsafe, 0o777);
+      const r = await runWith(`unsafe${ffi}.ts`, { TSGI_CACHE_DIR: unsafe, TMPDIR: stage.tmp, HOME: join(stage.root, "no-such-home"), TSGI_BUN_FFI: ffi });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(readdirSync(unsafe), []);
+    });
+
+    test(`an entry is run from a real cache folder, never through a symlink in a folder others can write to${how}`, async () => {
+      const name = `link${ffi}.ts`;
+      stage.app(name, join(FIXTURES, "kinds.ts"), "sync");
+      const real = join(stage.root, `cache-real${ffi}`);
+      const env = { TSGI_CACHE_DIR: real, TMPDIR: stage.tmp, HOME: join(stage.root, "no-such-home"), TSGI_BUN_FFI: ffi };
+      assert.equal((await runWith(name, env)).status, 0);
+      // Replace the cached code (stamp kept): what someone able to swap the folder would plant.
+      const entry = join(real, readdirSync(real).find((f) => f.endsWith(".mjs"))!);
+      const lines = readFileSync(entry, "latin1").split("\n");
+      const keep = lines[0] === "// @bun" || lines[0] === "// tsgi-bun-fn" ? 2 : 1;
+      writeFileSync(entry, lines.slice(0, keep).join("\n") + `\nprocess.stdout.write("Status: 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nplanted");\n`);
+      const control = await runWith(name, env);
+      assert.equal(splitResponse(control.stdout).body.toString(), "planted", "the cache is trusted in its own folder");
+      const shared = join(stage.root, `shared${ffi}`);
+      mkdirSync(shared);
+      chmodSync(shared, 0o1777);
+      symlinkSync(real, join(shared, "cache"));
+      const r = await runWith(name, { ...env, TSGI_CACHE_DIR: join(shared, "cache") });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(splitResponse(r.stdout).body.toString(), "sync /env");
+    });
+  }
+
+  test("Bun: the front and src/cli/cgi-run.ts find each other's entries (same key, same format)", { skip: bun ? false : "Bun's front only" }, async () => {
+    stage.app("both.ts", join(FIXTURES, "kinds.ts"), "sync");
+    const cache = join(stage.root, "cache-both");
+    const env = { PATH: stage.path, ...cgiEnv("both.ts", "/env"), TSGI_CACHE_DIR: cache };
+    const file = join(stage.cgiBin, "both.ts");
+    const cold = await runCgiRun(file, { env, ts: true });
+    assert.equal(cold.status, 0, cold.stderr);
+    const entry = join(cache, readdirSync(cache)[0]);
+    const before = statSync(entry);
+    const piles = join(stage.root, "bun-transpiled-both");
+    const warm = await runCgiRun(file, { env: { ...env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: piles } });
+    assert.equal(warm.status, 0, warm.stderr);
+    assert.deepEqual(warm.stdout, cold.stdout);
+    assert.equal(statSync(entry).ino, before.ino, "the front used cgi-run.ts's entry");
+    assert.deepEqual(existsSync(piles) ? readdirSync(piles) : [], [], "the front did not fall back to cgi-run.ts");
+    const again = await runCgiRun(file, { env, ts: true });
+    assert.deepEqual(again.stdout, cold.stdout);
+    assert.equal(statSync(entry).ino, before.ino, "cgi-run.ts used its entry");
   });
 
   test(`the web server's user (${WEB_USER}) with an unwritable home: a private cache in TMPDIR, the request never fails`, { skip: IS_ROOT ? false : "needs root to run as " + WEB_USER }, async () => {

@@ -1,6 +1,7 @@
 /** Run `cgi-run` the way a web server does: a clean environment, stdin, stdout and stderr pipes. */
 import { spawn } from "node:child_process";
 import { entryCommand } from "../support/runtime.ts";
+import { cgiRunCommand } from "./stage.ts";
 
 export interface CgiResult {
   status: number | null;
@@ -38,9 +39,9 @@ export function cgiEnv(name: string, pathInfo = "", extra: Record<string, string
   };
 }
 
-/** Run `cgi-run file` once. */
-export function runCgiRun(file: string, opts: CgiRun = {}): Promise<CgiResult> {
-  const [cmd, args] = entryCommand("cgi-run", [file]);
+/** Run `cgi-run file` once (under Bun through its front, adapters/cgi/cgi-run-bun.js; `ts`: src/cli/cgi-run.ts itself). */
+export function runCgiRun(file: string, opts: CgiRun & { ts?: boolean } = {}): Promise<CgiResult> {
+  const [cmd, args] = opts.ts ? entryCommand("cgi-run", [file]) : cgiRunCommand([file]);
   return runProcess(cmd, args, opts);
 }
 

@@ -9,6 +9,15 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { entryCommand, ROOT, runtime } from "../support/runtime.ts";
 
+/** Bun's cgi-run front (docs/cgi.md), which falls back to src/cli/cgi-run.ts on a cache miss. */
+export const BUN_FRONT = join(ROOT, "adapters/cgi/cgi-run-bun.js");
+
+/** The command that runs cgi-run on the runtime under test (under Bun: its front). */
+export function cgiRunCommand(args: string[]): [string, string[]] {
+  const [cmd, rest] = entryCommand("cgi-run", args);
+  return runtime() === "bun" ? [cmd, [BUN_FRONT, ...rest.slice(1)]] : [cmd, rest];
+}
+
 export const IS_ROOT = process.getuid?.() === 0;
 
 /** The web server's user when the tests run as root (CI): www-data, whose home is not writable. */
@@ -85,10 +94,11 @@ export function makeStage(): Stage {
 
 /**
  * `cgi-run` as `npm i -g` installs it for Node (a symlink to the executable dist file), or a
- * two-line wrapper naming Bun or Deno under TSGI_RUNTIME.
+ * two-line wrapper naming Bun (with the front docs/cgi.md gives its #! line) or Deno under
+ * TSGI_RUNTIME.
  */
 function installCgiRun(bin: string): void {
-  const [cmd, args] = entryCommand("cgi-run", []);
+  const [cmd, args] = cgiRunCommand([]);
   if (runtime() === "node") {
     const target = args[0];
     chmodSync(target, 0o755); // npm sets the bin's mode on install; tsc does not
