@@ -7,19 +7,19 @@
 #   tsgi-hono    tsgi serve, the Hono app of hono-node, as is; tsgi serve carries fetch apps on
 #                @hono/node-server's listener (adapters/hono/node.ts) -- target >= 0.9x hono-node
 # Every server is one node process on 127.0.0.1; wrk -t2 -c$CONNS over keep-alive.
-# Each round starts every server afresh, as JMH forks a JVM per trial: V8 settles a process into
-# a steady state that can differ from one process to the next (seen here: about one tsgi process
-# in six stayed ~40% slower for its whole life), so medians over rounds are medians over
-# processes, and one unlucky process cannot decide the ratio. The warm-up is long enough for a
-# fresh process to settle (tsgi's reaches its steady state after ~5 s of load, raw node's ~3 s).
+# Many short rounds rather than a few long ones: on this shared VM a process's CPU per request can
+# jump from ~26 to ~40 us for several seconds and back (seen in one raw node:http process over
+# consecutive 3 s rounds, pinned to one core or not), so medians need many samples. Each server
+# first gets a 6 s warm-up of its own (tsgi's JIT settles in ~5 s of load, node's in ~3).
 # Prints each round, then medians of req/s, p99 and the server's CPU time per request (user+sys
 # of its process, from /proc: steadier than req/s on a shared VM) and the ratios to node-http.
 # BENCH_QUICK=1: one short round per target (CI: proves the script runs; figures mean nothing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 unset NODE_EXTRA_CA_CERTS  # ~55 ms per node start, and not what production has
-if [ "${BENCH_QUICK:-0}" = 1 ]; then ROUNDS=1 DURATION=2s WARMUP=1s; else ROUNDS=${ROUNDS:-5} DURATION=${DURATION:-8s} WARMUP=${WARMUP:-6s}; fi
+if [ "${BENCH_QUICK:-0}" = 1 ]; then ROUNDS=1 DURATION=2s WARMUP=1s; else ROUNDS=${ROUNDS:-9} DURATION=${DURATION:-4s} WARMUP=${WARMUP:-1s}; fi
 CONNS=${CONNS:-50}
+if [ "${BENCH_QUICK:-0}" = 1 ]; then FIRST_WARMUP=1s; else FIRST_WARMUP=${FIRST_WARMUP:-6s}; fi
 command -v wrk >/dev/null || { echo "http: wrk not found (apt-get install wrk)" >&2; exit 1; }
 [ -f dist/src/cli/tsgi.js ] || { echo "http: dist/ missing (npm run build)" >&2; exit 1; }
 [ -f node_modules/@hono/node-server/package.json ] || { echo "http: @hono/node-server missing (npm install)" >&2; exit 1; }
@@ -40,29 +40,24 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 bg() { local name=$1; shift; setsid "$@" >"$RUN/$name.log" 2>&1 </dev/null & PIDS+=($!); }
 
 ORDER=(node-http hono-node tsgi-sync tsgi-async tsgi-hono)
-declare -A CMD PORT PID
-CMD[node-http]="node bench/http/raw-node.mjs"
-CMD[hono-node]="node bench/http/hono-node.mjs"
-CMD[tsgi-sync]="node dist/src/cli/tsgi.js serve bench/http/hello-sync.ts --http 127.0.0.1:"
-CMD[tsgi-async]="node dist/src/cli/tsgi.js serve bench/http/hello-async.ts --http 127.0.0.1:"
-CMD[tsgi-hono]="node dist/src/cli/tsgi.js serve bench/http/hello-hono.ts --http 127.0.0.1:"
+declare -A PORT PID
+for n in "${ORDER[@]}"; do PORT[$n]=$(free_port); done
+bg node-http node bench/http/raw-node.mjs "${PORT[node-http]}"; PID[node-http]=$!
+bg hono-node node bench/http/hono-node.mjs "${PORT[hono-node]}"; PID[hono-node]=$!
+bg tsgi-sync node dist/src/cli/tsgi.js serve bench/http/hello-sync.ts --http "127.0.0.1:${PORT[tsgi-sync]}"; PID[tsgi-sync]=$!
+bg tsgi-async node dist/src/cli/tsgi.js serve bench/http/hello-async.ts --http "127.0.0.1:${PORT[tsgi-async]}"; PID[tsgi-async]=$!
+bg tsgi-hono node dist/src/cli/tsgi.js serve bench/http/hello-hono.ts --http "127.0.0.1:${PORT[tsgi-hono]}"; PID[tsgi-hono]=$!
 HZ=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of the server process
 
-# start NAME: a fresh server process on a fresh port, answering before it returns.
-start() {
-  local n=$1 c=${CMD[$1]} ok=
-  PORT[$n]=$(free_port)
-  # "...:" commands take the port glued on (HOST:PORT); the others take it as the last argument.
-  if [ "${c: -1}" = : ]; then bg "$n" $c"${PORT[$n]}"; else bg "$n" $c "${PORT[$n]}"; fi
-  PID[$n]=$!
+for n in "${ORDER[@]}"; do
+  ok=
   for _ in $(seq 150); do
     if [ "$(curl -s "http://127.0.0.1:${PORT[$n]}/" 2>/dev/null)" = "Hello, World!" ]; then ok=1; break; fi
     sleep 0.1
   done
   [ -n "$ok" ] || { echo "http: $n does not answer Hello, World!" >&2; for f in "$RUN"/*.log; do echo "== $f"; tail -n 5 "$f"; done >&2; exit 1; }
-}
-stop() { kill -TERM "${PID[$1]}" 2>/dev/null || true; wait "${PID[$1]}" 2>/dev/null || true; }
+done
 
 measure() {  # measure NAME ROUND: warm-up, one wrk run; appends "req/s p99ms cpu-us/req" to $RUN/NAME.runs
   local url="http://127.0.0.1:${PORT[$1]}/" out line t0 t1
@@ -77,14 +72,12 @@ measure() {  # measure NAME ROUND: warm-up, one wrk run; appends "req/s p99ms cp
   read -r rps p99 cpu <<<"$line"
   printf '  round %d  %-11s %8s req/s  p99 %7s ms  %6s us cpu/req\n' "$2" "$1" "$rps" "$p99" "$cpu"
 }
-echo "http: hello (13 bytes), wrk -t2 -c$CONNS -d$DURATION after a $WARMUP warm-up, $ROUNDS alternating round(s), a fresh process per target per round"
+for n in "${ORDER[@]}"; do wrk -t2 -c"$CONNS" -d"$FIRST_WARMUP" "http://127.0.0.1:${PORT[$n]}/" >/dev/null; done
+echo "http: hello (13 bytes), wrk -t2 -c$CONNS -d$DURATION after a $WARMUP warm-up, $ROUNDS alternating round(s)"
 for r in $(seq "$ROUNDS"); do
   # Rotate the order every round, so that no target always runs first (or right after another).
   for i in $(seq 0 $((${#ORDER[@]} - 1))); do
-    n=${ORDER[$(((i + r - 1) % ${#ORDER[@]}))]}
-    start "$n"
-    measure "$n" "$r"
-    stop "$n"
+    measure "${ORDER[$(((i + r - 1) % ${#ORDER[@]}))]}" "$r"
   done
 done
 
@@ -104,7 +97,7 @@ done
 # Per-round ratios: rounds run back to back, so a ratio within one round is steadier than medians on a shared VM.
 printf '  tsgi-sync / node-http per round:'
 paste -d' ' "$RUN/tsgi-sync.runs" "$RUN/node-http.runs" | awk '{ printf " %.2f", ($4 > 0 ? $1 / $4 : 0) }'
-echo
+printf '  (median %s)\n' "$(paste -d' ' "$RUN/tsgi-sync.runs" "$RUN/node-http.runs" | awk '{ print ($4 > 0 ? $1 / $4 : 0) }' | median | xargs printf '%.2f')"
 printf '  tsgi-hono / hono-node per round:'
 paste -d' ' "$RUN/tsgi-hono.runs" "$RUN/hono-node.runs" | awk '{ printf " %.2f", ($4 > 0 ? $1 / $4 : 0) }'
 echo
