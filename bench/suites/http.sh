@@ -17,9 +17,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 unset NODE_EXTRA_CA_CERTS  # ~55 ms per node start, and not what production has
-if [ "${BENCH_QUICK:-0}" = 1 ]; then ROUNDS=1 DURATION=2s WARMUP=1s; else ROUNDS=${ROUNDS:-9} DURATION=${DURATION:-4s} WARMUP=${WARMUP:-1s}; fi
+if [ "${BENCH_QUICK:-0}" = 1 ]; then ROUNDS=1 DURATION=2s WARMUP=1s FIRST_WARMUP=1s
+else ROUNDS=${ROUNDS:-9} DURATION=${DURATION:-4s} WARMUP=${WARMUP:-1s} FIRST_WARMUP=${FIRST_WARMUP:-6s}; fi
 CONNS=${CONNS:-50}
-if [ "${BENCH_QUICK:-0}" = 1 ]; then FIRST_WARMUP=1s; else FIRST_WARMUP=${FIRST_WARMUP:-6s}; fi
 command -v wrk >/dev/null || { echo "http: wrk not found (apt-get install wrk)" >&2; exit 1; }
 [ -f dist/src/cli/tsgi.js ] || { echo "http: dist/ missing (npm run build)" >&2; exit 1; }
 [ -f node_modules/@hono/node-server/package.json ] || { echo "http: @hono/node-server missing (npm install)" >&2; exit 1; }
