@@ -60,7 +60,12 @@ export class BunBody implements AsyncIterable<Uint8Array> {
   }
 }
 
-/** Whether Bun keeps the connection after this request (then it reads an unread body itself). */
+/**
+ * Whether Bun surely keeps the connection after this request (then it reads an unread body
+ * itself). Without a `Connection` header this says no: HTTP/1.1 keeps the connection but
+ * HTTP/1.0 does not, and Bun's Request does not tell which version came, so the body is
+ * drained (at most LINGER_MS, and only when an answer came before the body was read).
+ */
 export function keptAlive(request: Request): boolean {
   const c = request.headers.get("connection");
   return c !== null && /(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(c);

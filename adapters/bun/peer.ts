@@ -52,31 +52,24 @@ function define(env: Env, key: string, value: string): void {
   Object.defineProperty(env, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
-const ADDR: PropertyDescriptor = {
-  get(this: Env) {
-    return settle(this).addr;
-  },
-  set(this: Env, value: string) {
-    const src = settle(this);
-    if (Object.hasOwn(this, "REMOTE_ADDR")) src.addr = value;
-    else define(this, "REMOTE_ADDR", value);
-  },
-  enumerable: true,
-  configurable: true,
-};
+/** The accessor for one of the two keys: made once here, so every environ shares the same functions (a per-request closure would give each environ its own shape). */
+function peerKey(key: "REMOTE_ADDR" | "REMOTE_PORT", field: "addr" | "port"): PropertyDescriptor {
+  return {
+    get(this: Env) {
+      return settle(this)[field];
+    },
+    set(this: Env, value: string) {
+      const src = settle(this);
+      if (Object.hasOwn(this, key)) src[field] = value;
+      else define(this, key, value);
+    },
+    enumerable: true,
+    configurable: true,
+  };
+}
 
-const PORT: PropertyDescriptor = {
-  get(this: Env) {
-    return settle(this).port;
-  },
-  set(this: Env, value: string) {
-    const src = settle(this);
-    if (Object.hasOwn(this, "REMOTE_PORT")) src.port = value;
-    else define(this, "REMOTE_PORT", value);
-  },
-  enumerable: true,
-  configurable: true,
-};
+const ADDR = peerKey("REMOTE_ADDR", "addr");
+const PORT = peerKey("REMOTE_PORT", "port");
 
 /** Make `env.REMOTE_ADDR`/`REMOTE_PORT` come from `find(arg)` on first use; null from it: the keys are absent. */
 export function peerOnDemand<A>(env: CgiEnviron, find: (arg: A) => Peer | null, arg: A): void {
