@@ -96,6 +96,13 @@ function isEnvName(name: string): boolean {
   return true;
 }
 
+// A client sends the same header names in the same order on every request, and node's parser
+// makes each name a fresh string: comparing it with the name last seen at its position is
+// cheaper than hashing it for the cache above (a Map lookup per header, ~0.4% of a hello request).
+const SLOTS = 32;
+const slotNames: string[] = new Array(SLOTS).fill("");
+const slotKeys: (string | null)[] = new Array(SLOTS).fill(null);
+
 /**
  * Add request headers (flat `[name, value, ...]`) to CGI keys: `HTTP_*` with repeats joined by
  * `, `, `Cookie` joined by `; ` (cookies cannot be comma-joined, RFC 6265 §5.4), Content-Type
@@ -104,7 +111,17 @@ function isEnvName(name: string): boolean {
  */
 export function addHeaders(env: CgiEnviron, raw: readonly string[]): void {
   for (let i = 0; i < raw.length; i += 2) {
-    const key = headerKey(raw[i]);
+    const name = raw[i];
+    const slot = i >> 1;
+    let key: string | null;
+    if (slot < SLOTS && name === slotNames[slot]) key = slotKeys[slot];
+    else {
+      key = headerKey(name);
+      if (slot < SLOTS) {
+        slotNames[slot] = name;
+        slotKeys[slot] = key;
+      }
+    }
     if (key === null) continue;
     const value = raw[i + 1];
     const prev = env[key];
@@ -153,19 +170,7 @@ export function environFromHttp(head: HttpHead, options: EnvironOptions = {}): C
     if (split !== null) [script, info] = split;
   }
 
-  const env: CgiEnviron = {
-    REQUEST_METHOD: head.method,
-    SCRIPT_NAME: script,
-    PATH_INFO: info,
-    QUERY_STRING: query,
-    REQUEST_URI: target,
-    SERVER_NAME: head.serverName,
-    SERVER_PORT: head.serverPort,
-    SERVER_PROTOCOL: protocol(head.httpVersion),
-  };
-  if (head.remoteAddr !== undefined) env.REMOTE_ADDR = head.remoteAddr;
-  if (head.remotePort !== undefined) env.REMOTE_PORT = head.remotePort;
-  if (head.scheme === "https") env.HTTPS = "on";
+  const env = new HttpEnviron(head, script, info, query);
 
   addHeaders(env, head.rawHeaders);
   const host = env.HTTP_HOST;
@@ -179,6 +184,29 @@ export function environFromHttp(head: HttpHead, options: EnvironOptions = {}): C
   }
   return env;
 }
+
+/**
+ * An HTTP request's first CGI keys, made with `new` rather than as an object literal: V8 gives
+ * objects made by a constructor spare in-object room (slack tracking: as many slots again as the
+ * constructor assigns), so the HTTP_* and tsgi.* keys added afterwards mostly land in it instead
+ * of in a separate property store that is reallocated as it grows (a literal has room for its
+ * own keys only). ~230 B less allocation per request. The prototype is Object.prototype: apps see
+ * a plain object.
+ */
+const HttpEnviron = function (this: CgiEnviron, head: HttpHead, script: string, info: string, query: string) {
+  this.REQUEST_METHOD = head.method;
+  this.SCRIPT_NAME = script;
+  this.PATH_INFO = info;
+  this.QUERY_STRING = query;
+  this.REQUEST_URI = head.target;
+  this.SERVER_NAME = head.serverName;
+  this.SERVER_PORT = head.serverPort;
+  this.SERVER_PROTOCOL = protocol(head.httpVersion);
+  if (head.remoteAddr !== undefined) this.REMOTE_ADDR = head.remoteAddr;
+  if (head.remotePort !== undefined) this.REMOTE_PORT = head.remotePort;
+  if (head.scheme === "https") this.HTTPS = "on";
+} as unknown as new (head: HttpHead, script: string, info: string, query: string) => CgiEnviron;
+(HttpEnviron as unknown as { prototype: object }).prototype = Object.prototype;
 
 function isPort(text: string): boolean {
   if (text.length === 0 || text.length > 5) return false;

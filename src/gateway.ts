@@ -3,7 +3,7 @@
  * `Gateway.handle*` with a body source and a response sink, and the gateway does the rest:
  * environ or scope, the right app kind, the spec's response rules, errors and limits.
  */
-import { environFromHttp, environFromParams, headersFromEnviron, normalizeMount, type CgiEnviron } from "./environ.ts";
+import { environFromHttp, environFromParams, headersFromEnviron, normalizeMount, type CgiEnviron, type EnvironOptions } from "./environ.ts";
 import { BodyIncomplete, BodyTooLarge, collectInput, FileInput, limitBody, MemoryInput } from "./input.ts";
 import { appKind } from "./kind.ts";
 import type { BodySource, CgiParams, HttpHead, ResponseSink } from "./request.ts";
@@ -53,6 +53,8 @@ export class Gateway {
   private readonly tmpDir: string | undefined;
   private readonly errors: ErrorStream;
   private readonly flags: [boolean, boolean, boolean];
+  /** One options object for every request's environ, not one per request. */
+  private readonly environOptions: EnvironOptions;
 
   constructor(readonly app: App, options: GatewayOptions = {}) {
     this.kind = appKind(app);
@@ -64,17 +66,18 @@ export class Gateway {
     this.errors = options.errors ?? stderrStream;
     this.flags = [options.multithread ?? false, options.multiprocess ?? false, options.runOnce ?? false];
     this.state = options.state;
+    this.environOptions = { mount: this.mount };
   }
 
   /** Serve a request that arrived as HTTP (node:http, Bun, Deno). */
   handleHttp(head: HttpHead, body: BodySource, sink: ResponseSink, context?: unknown): Promise<void> {
-    const env = environFromHttp(head, { mount: this.mount });
+    const env = environFromHttp(head, this.environOptions);
     return this.handle(env, head.rawHeaders, body, sink, context);
   }
 
   /** Serve a request that arrived as CGI meta-variables (CGI, FastCGI, uwsgi). */
   handleParams(params: CgiParams, body: BodySource, sink: ResponseSink, context?: unknown): Promise<void> {
-    return this.handle(environFromParams(params, { mount: this.mount }), null, body, sink, context);
+    return this.handle(environFromParams(params, this.environOptions), null, body, sink, context);
   }
 
   /**

@@ -149,3 +149,32 @@ test("a Host port that is not a number falls back to the scheme's default port (
 function pick(env: Record<string, string>): [string, string] {
   return [env.SERVER_NAME, env.SERVER_PORT];
 }
+
+test("header-position: a header name is keyed afresh when another request sent a different one at its position", () => {
+  // addHeaders remembers the name seen at each position; a different name there must not reuse its key.
+  const a = environFromHttp(head("/", ["Host", "h", "X-One", "1", "Proxy", "p"]));
+  const b = environFromHttp(head("/", ["Host", "h", "X-Two", "2", "X-Three", "3"]));
+  const c = environFromHttp(head("/", ["Host", "h", "X-One", "1", "Proxy", "p"]));
+  assert.equal(a.HTTP_X_ONE, "1");
+  assert.equal(a.HTTP_PROXY, undefined);
+  assert.deepEqual([b.HTTP_X_ONE, b.HTTP_X_TWO, b.HTTP_X_THREE, b.HTTP_PROXY], [undefined, "2", "3", undefined]);
+  assert.deepEqual(Object.keys(c).filter((k) => k.startsWith("HTTP_")), ["HTTP_HOST", "HTTP_X_ONE"]);
+  // Names past the remembered positions go through the shared cache.
+  const many: string[] = [];
+  for (let i = 0; i < 40; i++) many.push(`X-H${i}`, String(i));
+  const d = environFromHttp(head("/", many));
+  assert.equal(d.HTTP_X_H39, "39");
+  assert.equal(d.HTTP_X_H0, "0");
+});
+
+test("plain-object: an HTTP environ is a plain object whose keys are its own, enumerable, in request order", () => {
+  const env = environFromHttp(head("/p?q", ["Host", "h:1", "Accept", "*/*"], { remoteAddr: "10.0.0.1", remotePort: "5000", scheme: "https" }));
+  assert.equal(Object.getPrototypeOf(env), Object.prototype);
+  assert.equal(env.constructor, Object);
+  assert.deepEqual(Object.keys(env), [
+    "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REQUEST_URI", "SERVER_NAME", "SERVER_PORT",
+    "SERVER_PROTOCOL", "REMOTE_ADDR", "REMOTE_PORT", "HTTPS", "HTTP_HOST", "HTTP_ACCEPT",
+  ]);
+  assert.deepEqual({ ...env }, JSON.parse(JSON.stringify(env)));
+  assert.equal(env.HTTPS, "on");
+});
