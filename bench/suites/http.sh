@@ -11,8 +11,12 @@
 # jump from ~26 to ~40 us for several seconds and back (seen in one raw node:http process over
 # consecutive 3 s rounds, pinned to one core or not), so medians need many samples. Each server
 # first gets a 6 s warm-up of its own (tsgi's JIT settles in ~5 s of load, node's in ~3).
+# Each target runs right next to its baseline (node-http tsgi-sync tsgi-async tsgi-hono hono-node),
+# and every other round runs the order backwards: a ratio taken within one round compares two
+# neighbouring runs, and a slow spell of the VM that spans a pair hits its two sides in turn.
 # Prints each round, then medians of req/s, p99 and the server's CPU time per request (user+sys
-# of its process, from /proc: steadier than req/s on a shared VM) and the ratios to node-http.
+# of its process, from /proc: steadier than req/s on a shared VM), the ratios to node-http, and
+# the medians of the per-round ratios (the headline figures).
 # BENCH_QUICK=1: one short round per target (CI: proves the script runs; figures mean nothing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,7 +43,7 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 # bg NAME CMD...: own session (stopped by PID alone), output in $RUN/NAME.log
 bg() { local name=$1; shift; setsid "$@" >"$RUN/$name.log" 2>&1 </dev/null & PIDS+=($!); }
 
-ORDER=(node-http hono-node tsgi-sync tsgi-async tsgi-hono)
+ORDER=(node-http tsgi-sync tsgi-async tsgi-hono hono-node)
 declare -A PORT PID
 for n in "${ORDER[@]}"; do PORT[$n]=$(free_port); done
 bg node-http node bench/http/raw-node.mjs "${PORT[node-http]}"; PID[node-http]=$!
@@ -75,9 +79,9 @@ measure() {  # measure NAME ROUND: warm-up, one wrk run; appends "req/s p99ms cp
 for n in "${ORDER[@]}"; do wrk -t2 -c"$CONNS" -d"$FIRST_WARMUP" "http://127.0.0.1:${PORT[$n]}/" >/dev/null; done
 echo "http: hello (13 bytes), wrk -t2 -c$CONNS -d$DURATION after a $WARMUP warm-up, $ROUNDS alternating round(s)"
 for r in $(seq "$ROUNDS"); do
-  # Rotate the order every round, so that no target always runs first (or right after another).
+  # Forwards in odd rounds, backwards in even ones (see the top of this file).
   for i in $(seq 0 $((${#ORDER[@]} - 1))); do
-    measure "${ORDER[$(((i + r - 1) % ${#ORDER[@]}))]}" "$r"
+    if [ $((r % 2)) = 1 ]; then measure "${ORDER[$i]}" "$r"; else measure "${ORDER[$((${#ORDER[@]} - 1 - i))]}" "$r"; fi
   done
 done
 
@@ -94,12 +98,16 @@ printf '  %-11s %10s %9s %12s %12s %8s\n' target req/s p99-ms "x node-http" "cpu
 for n in "${ORDER[@]}"; do
   printf '  %-11s %10s %9s %12s %12s %8s\n' "$n" "${RPS[$n]}" "${P99[$n]}" "$(ratio "${RPS[$n]}" "${RPS[node-http]}")" "${CPU[$n]}" "$(ratio "${CPU[node-http]}" "${CPU[$n]}")"
 done
-# Per-round ratios: rounds run back to back, so a ratio within one round is steadier than medians on a shared VM.
-printf '  tsgi-sync / node-http per round:'
-paste -d' ' "$RUN/tsgi-sync.runs" "$RUN/node-http.runs" | awk '{ printf " %.2f", ($4 > 0 ? $1 / $4 : 0) }'
-printf '  (median %s)\n' "$(paste -d' ' "$RUN/tsgi-sync.runs" "$RUN/node-http.runs" | awk '{ print ($4 > 0 ? $1 / $4 : 0) }' | median | xargs printf '%.2f')"
-printf '  tsgi-hono / hono-node per round:'
-paste -d' ' "$RUN/tsgi-hono.runs" "$RUN/hono-node.runs" | awk '{ printf " %.2f", ($4 > 0 ? $1 / $4 : 0) }'
-echo
-echo "tsgi-sync: $(ratio "${RPS[tsgi-sync]}" "${RPS[node-http]}")x node-http req/s, $(ratio "${CPU[node-http]}" "${CPU[tsgi-sync]}")x by CPU per request (target >= 0.95)"
-echo "tsgi-hono: $(ratio "${RPS[tsgi-hono]}" "${RPS[node-http]}")x node-http req/s, $(ratio "${RPS[tsgi-hono]}" "${RPS[hono-node]}")x hono-node req/s, $(ratio "${CPU[hono-node]}" "${CPU[tsgi-hono]}")x hono-node by CPU per request (target >= 0.9)"
+# Per-round ratios: the two runs of a pair are neighbours in every round (see the top of this file).
+# perround TARGET BASE FIELD: the round-by-round ratios of FIELD (1 req/s: TARGET/BASE; 3 cpu: BASE/TARGET).
+perround() {
+  paste -d' ' "$RUN/$1.runs" "$RUN/$2.runs" | awk -v f="$3" '{ a = $f; b = $(f + 3); print (f == 1 ? (b > 0 ? a / b : 0) : (a > 0 ? b / a : 0)) }'
+}
+for pair in "tsgi-sync node-http" "tsgi-async node-http" "tsgi-hono hono-node"; do
+  read -r t b <<<"$pair"
+  printf '  %s / %s per round, req/s:%s (median %s); cpu x median %s\n' "$t" "$b" \
+    "$(perround "$t" "$b" 1 | xargs printf ' %.2f')" "$(perround "$t" "$b" 1 | median | xargs printf '%.2f')" \
+    "$(perround "$t" "$b" 3 | median | xargs printf '%.2f')"
+done
+echo "tsgi-sync: $(perround tsgi-sync node-http 1 | median | xargs printf '%.2f')x node-http req/s, $(perround tsgi-sync node-http 3 | median | xargs printf '%.2f')x by CPU per request (medians of per-round ratios; target >= 0.95)"
+echo "tsgi-hono: $(perround tsgi-hono hono-node 1 | median | xargs printf '%.2f')x hono-node req/s, $(perround tsgi-hono hono-node 3 | median | xargs printf '%.2f')x by CPU per request (medians of per-round ratios; target >= 0.9); $(ratio "${RPS[tsgi-hono]}" "${RPS[node-http]}")x node-http req/s"
