@@ -177,10 +177,17 @@ export function environFromHttp(head: HttpHead, options: EnvironOptions = {}): C
   if (host !== undefined && host !== "") {
     // SERVER_NAME/PORT from Host, as gunicorn and Plack do, so URL reconstruction is right behind a proxy.
     // A port that is not 1-5 digits (`Host: x:abc`, `Host: x:`) is ignored: the scheme's default.
-    const colon = host.lastIndexOf(":");
-    const portText = colon > 0 && host.indexOf("]", colon) < 0 ? host.slice(colon + 1) : null;
-    env.SERVER_NAME = portText === null ? host : host.slice(0, colon);
-    env.SERVER_PORT = portText !== null && isPort(portText) ? portText : head.scheme === "https" ? "443" : "80";
+    // Clients send the same Host on every request: the last split is kept rather than sliced again.
+    if (host !== lastHost || head.scheme !== lastHostScheme) {
+      const colon = host.lastIndexOf(":");
+      const portText = colon > 0 && host.indexOf("]", colon) < 0 ? host.slice(colon + 1) : null;
+      lastHostName = portText === null ? host : host.slice(0, colon);
+      lastHostPort = portText !== null && isPort(portText) ? portText : head.scheme === "https" ? "443" : "80";
+      lastHost = host;
+      lastHostScheme = head.scheme;
+    }
+    env.SERVER_NAME = lastHostName;
+    env.SERVER_PORT = lastHostPort;
   }
   return env;
 }
@@ -207,6 +214,8 @@ const HttpEnviron = function (this: CgiEnviron, head: HttpHead, script: string, 
   if (head.scheme === "https") this.HTTPS = "on";
 } as unknown as new (head: HttpHead, script: string, info: string, query: string) => CgiEnviron;
 (HttpEnviron as unknown as { prototype: object }).prototype = Object.prototype;
+
+let lastHost = "", lastHostScheme = "", lastHostName = "", lastHostPort = "";
 
 function isPort(text: string): boolean {
   if (text.length === 0 || text.length > 5) return false;

@@ -140,6 +140,9 @@ test("a Host port that is not a number falls back to the scheme's default port (
   const head = (host: string, scheme: "http" | "https" = "http") => ({ method: "GET", target: "/", rawHeaders: ["Host", host], httpVersion: "1.1", scheme, serverName: "127.0.0.1", serverPort: "8000" });
   assert.deepEqual(pick(environFromHttp(head("x:abc"))), ["x", "80"]);
   assert.deepEqual(pick(environFromHttp(head("x:", "https"))), ["x", "443"]);
+  // The same Host again over the other scheme: the default port follows the scheme (the last split is cached).
+  assert.deepEqual(pick(environFromHttp(head("x:", "http"))), ["x", "80"]);
+  assert.deepEqual(pick(environFromHttp(head("x:", "http"))), ["x", "80"]);
   assert.deepEqual(pick(environFromHttp(head("x:99999"))), ["x", "80"]);
   assert.deepEqual(pick(environFromHttp(head("x:8080"))), ["x", "8080"]);
   assert.deepEqual(pick(environFromHttp(head("[::1]:81"))), ["[::1]", "81"]);
