@@ -7,22 +7,23 @@
 #   tsgi-hono    tsgi serve, the Hono app of hono-node, as is; tsgi serve carries fetch apps on
 #                @hono/node-server's listener (adapters/hono/node.ts) -- target >= 0.9x hono-node
 # Every server is one node process on 127.0.0.1; wrk -t2 -c$CONNS over keep-alive.
-# Many short rounds rather than a few long ones: on this shared VM a process's CPU per request can
-# jump from ~26 to ~40 us for several seconds and back (seen in one raw node:http process over
-# consecutive 3 s rounds, pinned to one core or not), so medians need many samples. Each server
-# first gets a 6 s warm-up of its own (tsgi's JIT settles in ~5 s of load, node's in ~3).
-# Each target runs right next to its baseline (node-http tsgi-sync tsgi-async tsgi-hono hono-node),
-# and every other round runs the order backwards: a ratio taken within one round compares two
-# neighbouring runs, and a slow spell of the VM that spans a pair hits its two sides in turn.
-# Prints each round, then medians of req/s, p99 and the server's CPU time per request (user+sys
-# of its process, from /proc: steadier than req/s on a shared VM), the ratios to node-http, and
-# the medians of the per-round ratios (the headline figures).
+# Each target is measured against its baseline in a block of its own (tsgi-sync and tsgi-async
+# against node-http, tsgi-hono against hono-node): both get a 6 s warm-up, then ROUNDS pairs of
+# back-to-back runs in the order ABBA... The ratio of a pair compares two neighbouring runs, so a
+# slow spell of this shared VM (a process's CPU per request can jump from ~26 to ~40 us for
+# seconds, pinned to a core or not) hits both sides of most pairs; the headline figures are the
+# medians of the per-pair ratios. Runs follow each other with no pause: a node process left idle
+# for ~20 s shrinks V8's young generation to ~1 MB (--trace-gc) and needs seconds of load to grow
+# it back, so interleaving all five servers measured that regrowth rather than the steady state
+# (two such runs on 2026-12-05: tsgi-sync 0.81-0.89x; the same two servers back to back: 0.97x).
+# Prints every run, then per target the medians of req/s, p99 and server CPU time per request
+# (user+sys of its process, from /proc) and the per-pair ratios with their medians.
 # BENCH_QUICK=1: one short round per target (CI: proves the script runs; figures mean nothing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 unset NODE_EXTRA_CA_CERTS  # ~55 ms per node start, and not what production has
-if [ "${BENCH_QUICK:-0}" = 1 ]; then ROUNDS=1 DURATION=2s WARMUP=1s FIRST_WARMUP=1s
-else ROUNDS=${ROUNDS:-9} DURATION=${DURATION:-4s} WARMUP=${WARMUP:-1s} FIRST_WARMUP=${FIRST_WARMUP:-6s}; fi
+if [ "${BENCH_QUICK:-0}" = 1 ]; then ROUNDS=1 DURATION=2s FIRST_WARMUP=1s
+else ROUNDS=${ROUNDS:-8} DURATION=${DURATION:-4s} FIRST_WARMUP=${FIRST_WARMUP:-6s}; fi
 CONNS=${CONNS:-50}
 command -v wrk >/dev/null || { echo "http: wrk not found (apt-get install wrk)" >&2; exit 1; }
 [ -f dist/src/cli/tsgi.js ] || { echo "http: dist/ missing (npm run build)" >&2; exit 1; }
@@ -63,51 +64,50 @@ for n in "${ORDER[@]}"; do
   [ -n "$ok" ] || { echo "http: $n does not answer Hello, World!" >&2; for f in "$RUN"/*.log; do echo "== $f"; tail -n 5 "$f"; done >&2; exit 1; }
 done
 
-measure() {  # measure NAME ROUND: warm-up, one wrk run; appends "req/s p99ms cpu-us/req" to $RUN/NAME.runs
+measure() {  # measure NAME BLOCK PAIR: one wrk run; appends "req/s p99ms cpu-us/req" to $RUN/BLOCK.NAME.runs
   local url="http://127.0.0.1:${PORT[$1]}/" out line t0 t1
-  wrk -t2 -c"$CONNS" -d"$WARMUP" "$url" >/dev/null
   t0=$(cpu_ticks "${PID[$1]}")
   out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$url")
   t1=$(cpu_ticks "${PID[$1]}")
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "http: $1 had errors:" >&2; grep "Non-2xx\|Socket errors" <<<"$out" >&2; fi
   line=$(awk -v ticks=$((t1 - t0)) -v hz="$HZ" '/requests in/ {n=$1} /Requests\/sec/ {rps=$2} /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
        END {printf "%.0f %.2f %.2f\n", rps, p99, (n > 0 ? ticks * 1e6 / hz / n : 0)}' <<<"$out")
-  echo "$line" >>"$RUN/$1.runs"
+  echo "$line" >>"$RUN/$2.$1.runs"
   read -r rps p99 cpu <<<"$line"
-  printf '  round %d  %-11s %8s req/s  p99 %7s ms  %6s us cpu/req\n' "$2" "$1" "$rps" "$p99" "$cpu"
+  printf '  pair %d  %-11s %8s req/s  p99 %7s ms  %6s us cpu/req\n' "$3" "$1" "$rps" "$p99" "$cpu"
 }
-for n in "${ORDER[@]}"; do wrk -t2 -c"$CONNS" -d"$FIRST_WARMUP" "http://127.0.0.1:${PORT[$n]}/" >/dev/null; done
-echo "http: hello (13 bytes), wrk -t2 -c$CONNS -d$DURATION after a $WARMUP warm-up, $ROUNDS alternating round(s)"
-for r in $(seq "$ROUNDS"); do
-  # Forwards in odd rounds, backwards in even ones (see the top of this file).
-  for i in $(seq 0 $((${#ORDER[@]} - 1))); do
-    if [ $((r % 2)) = 1 ]; then measure "${ORDER[$i]}" "$r"; else measure "${ORDER[$((${#ORDER[@]} - 1 - i))]}" "$r"; fi
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# perpair BLOCK TARGET BASE FIELD: the pair-by-pair ratios of FIELD (1 req/s: TARGET/BASE; 3 cpu: BASE/TARGET).
+perpair() {
+  paste -d' ' "$RUN/$1.$2.runs" "$RUN/$1.$3.runs" | awk -v f="$4" '{ a = $f; b = $(f + 3); print (f == 1 ? (b > 0 ? a / b : 0) : (a > 0 ? b / a : 0)) }'
+}
+
+BLOCKS=("tsgi-sync node-http" "tsgi-async node-http" "tsgi-hono hono-node")
+echo "http: hello (13 bytes), wrk -t2 -c$CONNS -d$DURATION, $ROUNDS ABBA pair(s) per target after a $FIRST_WARMUP warm-up"
+for b in "${!BLOCKS[@]}"; do
+  read -r t base <<<"${BLOCKS[$b]}"
+  echo "block $((b + 1)): $t vs $base"
+  wrk -t2 -c"$CONNS" -d"$FIRST_WARMUP" "http://127.0.0.1:${PORT[$base]}/" >/dev/null
+  wrk -t2 -c"$CONNS" -d"$FIRST_WARMUP" "http://127.0.0.1:${PORT[$t]}/" >/dev/null
+  for r in $(seq "$ROUNDS"); do
+    if [ $((r % 2)) = 1 ]; then measure "$base" "$b" "$r"; measure "$t" "$b" "$r"
+    else measure "$t" "$b" "$r"; measure "$base" "$b" "$r"; fi
   done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-declare -A RPS P99 CPU
-for n in "${ORDER[@]}"; do
-  RPS[$n]=$(cut -d' ' -f1 "$RUN/$n.runs" | median)
-  P99[$n]=$(cut -d' ' -f2 "$RUN/$n.runs" | median)
-  CPU[$n]=$(cut -d' ' -f3 "$RUN/$n.runs" | median)
+echo "medians per block (cpu x: the baseline's CPU per request / the target's, >1 is cheaper):"
+printf '  %-24s %10s %9s %10s %12s %12s\n' "target vs baseline" req/s p99-ms "base req/s" "cpu-us/req" "base cpu"
+for b in "${!BLOCKS[@]}"; do
+  read -r t base <<<"${BLOCKS[$b]}"
+  printf '  %-24s %10s %9s %10s %12s %12s\n' "$t vs $base" "$(cut -d' ' -f1 "$RUN/$b.$t.runs" | median)" "$(cut -d' ' -f2 "$RUN/$b.$t.runs" | median)" \
+    "$(cut -d' ' -f1 "$RUN/$b.$base.runs" | median)" "$(cut -d' ' -f3 "$RUN/$b.$t.runs" | median)" "$(cut -d' ' -f3 "$RUN/$b.$base.runs" | median)"
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-echo "medians (x node-http: req/s ratio; cpu x: node-http's CPU per request / this one's, i.e. >1 is cheaper):"
-printf '  %-11s %10s %9s %12s %12s %8s\n' target req/s p99-ms "x node-http" "cpu-us/req" "cpu x"
-for n in "${ORDER[@]}"; do
-  printf '  %-11s %10s %9s %12s %12s %8s\n' "$n" "${RPS[$n]}" "${P99[$n]}" "$(ratio "${RPS[$n]}" "${RPS[node-http]}")" "${CPU[$n]}" "$(ratio "${CPU[node-http]}" "${CPU[$n]}")"
+for b in "${!BLOCKS[@]}"; do
+  read -r t base <<<"${BLOCKS[$b]}"
+  printf '  %s / %s per pair, req/s:%s (median %s); cpu x median %s\n' "$t" "$base" \
+    "$(perpair "$b" "$t" "$base" 1 | xargs printf ' %.2f')" "$(perpair "$b" "$t" "$base" 1 | median | xargs printf '%.2f')" \
+    "$(perpair "$b" "$t" "$base" 3 | median | xargs printf '%.2f')"
 done
-# Per-round ratios: the two runs of a pair are neighbours in every round (see the top of this file).
-# perround TARGET BASE FIELD: the round-by-round ratios of FIELD (1 req/s: TARGET/BASE; 3 cpu: BASE/TARGET).
-perround() {
-  paste -d' ' "$RUN/$1.runs" "$RUN/$2.runs" | awk -v f="$3" '{ a = $f; b = $(f + 3); print (f == 1 ? (b > 0 ? a / b : 0) : (a > 0 ? b / a : 0)) }'
-}
-for pair in "tsgi-sync node-http" "tsgi-async node-http" "tsgi-hono hono-node"; do
-  read -r t b <<<"$pair"
-  printf '  %s / %s per round, req/s:%s (median %s); cpu x median %s\n' "$t" "$b" \
-    "$(perround "$t" "$b" 1 | xargs printf ' %.2f')" "$(perround "$t" "$b" 1 | median | xargs printf '%.2f')" \
-    "$(perround "$t" "$b" 3 | median | xargs printf '%.2f')"
-done
-echo "tsgi-sync: $(perround tsgi-sync node-http 1 | median | xargs printf '%.2f')x node-http req/s, $(perround tsgi-sync node-http 3 | median | xargs printf '%.2f')x by CPU per request (medians of per-round ratios; target >= 0.95)"
-echo "tsgi-hono: $(perround tsgi-hono hono-node 1 | median | xargs printf '%.2f')x hono-node req/s, $(perround tsgi-hono hono-node 3 | median | xargs printf '%.2f')x by CPU per request (medians of per-round ratios; target >= 0.9); $(ratio "${RPS[tsgi-hono]}" "${RPS[node-http]}")x node-http req/s"
+echo "tsgi-sync: $(perpair 0 tsgi-sync node-http 1 | median | xargs printf '%.2f')x node-http req/s, $(perpair 0 tsgi-sync node-http 3 | median | xargs printf '%.2f')x by CPU per request (medians of per-pair ratios; target >= 0.95)"
+echo "tsgi-hono: $(perpair 2 tsgi-hono hono-node 1 | median | xargs printf '%.2f')x hono-node req/s, $(perpair 2 tsgi-hono hono-node 3 | median | xargs printf '%.2f')x by CPU per request (medians of per-pair ratios; target >= 0.9)"
