@@ -14,8 +14,9 @@
 # seconds, pinned to a core or not) hits both sides of most pairs; the headline figures are the
 # medians of the per-pair ratios. Runs follow each other with no pause: a node process left idle
 # for ~20 s shrinks V8's young generation to ~1 MB (--trace-gc) and needs seconds of load to grow
-# it back, so interleaving all five servers measured that regrowth rather than the steady state
-# (two such runs on 2026-12-05: tsgi-sync 0.81-0.89x; the same two servers back to back: 0.97x).
+# it back, and the old layout (all five servers in turn, ~20 s idle each) partly measured that.
+# What still moves the figures is this VM: a server process, tsgi's or node's, can spend ~40%
+# more CPU per request for ~10 s, and the extra is kernel time (sys), not the process's own code.
 # Prints every run, then per target the medians of req/s, p99 and server CPU time per request
 # (user+sys of its process, from /proc) and the per-pair ratios with their medians.
 # BENCH_QUICK=1: one short round per target (CI: proves the script runs; figures mean nothing).
