@@ -9,14 +9,15 @@
 # Every server is one node process on 127.0.0.1; wrk -t2 -c$CONNS over keep-alive.
 # Each target is measured against its baseline in a block of its own (tsgi-sync and tsgi-async
 # against node-http, tsgi-hono against hono-node): both get a 6 s warm-up, then ROUNDS pairs of
-# back-to-back runs in the order ABBA... The ratio of a pair compares two neighbouring runs, so a
-# slow spell of this shared VM (a process's CPU per request can jump from ~26 to ~40 us for
-# seconds, pinned to a core or not) hits both sides of most pairs; the headline figures are the
-# medians of the per-pair ratios. Runs follow each other with no pause: a node process left idle
+# back-to-back runs in the order ABBA... The ratio of a pair compares two neighbouring runs, and
+# the order cancels a steady drift; the headline figures are the medians of the per-pair ratios,
+# so that a few pairs caught in a slow spell (below) do not decide them. Runs follow each other
+# with no pause: a node process left idle
 # for ~20 s shrinks V8's young generation to ~1 MB (--trace-gc) and needs seconds of load to grow
 # it back, and the old layout (all five servers in turn, ~20 s idle each) partly measured that.
-# What still moves the figures is this VM: a server process, tsgi's or node's, can spend ~40%
-# more CPU per request for ~10 s, and the extra is kernel time (sys), not the process's own code.
+# What still moves the figures is this VM: one server process, tsgi's or node's, can spend ~40%
+# more CPU per request for ~10 s while the other does not (pinned to a core or not); where
+# sampled, the extra was kernel time (sys), not the process's own code.
 # Prints every run, then per target the medians of req/s, p99 and server CPU time per request
 # (user+sys of its process, from /proc) and the per-pair ratios with their medians.
 # BENCH_QUICK=1: one short round per target (CI: proves the script runs; figures mean nothing).
