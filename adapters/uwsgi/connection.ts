@@ -11,13 +11,15 @@
  *             answers 502 even though our response was complete (protocols.md §5, [lab] 5 of 6)
  *
  * On Node a connection starts on the raw accepted handle (native.ts): a request without a body
- * whose response is written whole by `respond` is read, answered and closed there. The first
+ * whose response is written whole by `respond` is read, answered and closed there, usually
+ * within the accept callback (the packet is read at once when it is already there). The first
  * use of `socket` (a body to pull, a streamed response, bad input, a timeout) wraps the handle
  * in a net.Socket, and from then on everything goes through it, as on Bun and Deno.
  */
+import { Buffer } from "node:buffer";
 import { Socket } from "node:net";
 import { BodyIncomplete, DONE as SETTLED, type Gateway } from "../../src/index.ts";
-import { decodeVars, HEADER_SIZE, MODIFIER1_HTTP, UwsgiProtocolError } from "./codec.ts";
+import { decodeVars, HEADER_SIZE, MAX_VARS_SIZE, MODIFIER1_HTTP, UwsgiProtocolError } from "./codec.ts";
 import { kSink, type Native, type RawHandle, type RawSink } from "./native.ts";
 import { UwsgiSink, errorResponse } from "./sink.ts";
 
@@ -37,6 +39,9 @@ const HEAD = 0, BODY = 1, RESPONSE = 2, DRAIN = 3;
 const RAW_MAX = 1024 * 1024;
 
 const EMPTY = new Uint8Array(0);
+/** Where raw connections read their first bytes at accept; `inFirst` while they are processed (copy what is kept). */
+let FIRST: Buffer | null = null;
+let inFirst = false;
 const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true };
 
 /** The body stopped arriving: the core logs the message and answers 400. */
@@ -95,9 +100,41 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     else {
       this.raw = transport;
       transport[kSink] = this;
-      native!.read(transport);
     }
+  }
+
+  /**
+   * Start serving, once the listener has registered the connection (it may end right here).
+   * `readNow`: on a raw handle, first try to read what has already arrived; returns true if
+   * that found nothing.
+   */
+  start(readNow: boolean): boolean {
     this.arm();
+    const h = this.raw;
+    if (h === null) return false;
+    if (!readNow) {
+      this.native!.read(h);
+      return false;
+    }
+    // The front server writes the packet right after connecting, so it is often there at
+    // accept: reading it now saves the event loop a round (epoll_ctl, a wakeup, a callback,
+    // a 64 KiB read buffer).
+    const first = (FIRST ??= Buffer.allocUnsafe(HEADER_SIZE + MAX_VARS_SIZE + 1));
+    const n = this.native!.readNow(h, first);
+    if (n > 0) {
+      inFirst = true;
+      try {
+        this.data(first.subarray(0, n));
+      } finally {
+        inFirst = false;
+      }
+    } else if (n === 0) this.peerEnd();
+    else if (n === -2) {
+      this.rawError();
+      return false;
+    }
+    if (this.raw !== null && !this.gone) this.native!.read(this.raw);
+    return n === -1;
   }
 
   /** The connection's net.Socket; on the raw path the first use wraps the handle in one. */
@@ -127,6 +164,9 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     this.raw = null;
     h.readStop(); // net.Socket starts reading itself, and sets its own onread (a function: null aborts)
     h[kSink] = undefined;
+    // createServer's noDelay, for TCP. Not needed before: the raw path writes a response once
+    // and closes (the close pushes out anything Nagle held), so it saves the system call.
+    if (typeof h.setNoDelay === "function") h.setNoDelay(true);
     // `handle` is what net.Server passes for an accepted connection (undocumented in the types).
     return this.attach(new Socket({ handle: h, allowHalfOpen: true, readable: true, writable: true } as ConstructorParameters<typeof Socket>[0]));
   }
@@ -208,7 +248,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
       return this.reject(501, "Not Implemented", `uwsgi modifier1 ${buf[0]} is not supported: tsgi serves HTTP requests (modifier1 0, what nginx uwsgi_pass and Apache mod_proxy_uwsgi send)`);
     }
     if (buf.length < HEADER_SIZE) {
-      this.head = buf;
+      this.head = inFirst ? Buffer.from(buf) : buf;
       return;
     }
     const size = buf[1] | (buf[2] << 8);
@@ -217,7 +257,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     }
     const end = HEADER_SIZE + size;
     if (buf.length < end) {
-      this.head = buf;
+      this.head = inFirst ? Buffer.from(buf) : buf;
       return;
     }
     this.head = null;
@@ -244,7 +284,8 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     this.expected = this.toRead = n > 0 ? n : 0;
     this.expectedKnown = n >= 0 || cl.length === 0;
     if (rest !== null && this.toRead > 0) {
-      this.queued = rest.length > this.toRead ? rest.subarray(0, this.toRead) : rest;
+      const q = rest.length > this.toRead ? rest.subarray(0, this.toRead) : rest;
+      this.queued = inFirst ? Buffer.from(q) : q;
       this.toRead -= this.queued.length;
     }
     this.phase = BODY;

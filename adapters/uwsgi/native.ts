@@ -18,6 +18,7 @@
  * then the listener uses net.Socket only (as on Bun and Deno, and with `portable: true`).
  */
 import { Buffer } from "node:buffer";
+import { readSync } from "node:fs";
 import type { Server } from "node:net";
 
 /** The part of a libuv stream handle (TCPWrap/PipeWrap) that we use. */
@@ -32,6 +33,8 @@ export interface RawHandle {
   setNoDelay?(on: boolean): number;
   /** Bytes libuv still holds from writes. */
   readonly writeQueueSize?: number;
+  /** The file descriptor (-1 where there is none). */
+  readonly fd?: number;
   [key: symbol]: unknown;
 }
 
@@ -40,6 +43,11 @@ export interface Native {
   takeOver(server: Server, accept: (handle: RawHandle) => void): boolean;
   /** Start reading: `onread` gets each chunk, `onend` the peer's FIN, `onerror` a reset. */
   read(handle: RawHandle): void;
+  /**
+   * Read what is already there into `buf`, without the event loop: bytes read, 0 at the peer's
+   * FIN, -1 if nothing has arrived yet, -2 on an error (a reset).
+   */
+  readNow(handle: RawHandle, buf: Buffer): number;
   /**
    * Write `head` (a byte string) and `body` in one system call where possible. Returns 0 when
    * everything is with the kernel, 1 when libuv still holds bytes (`written` is called once
@@ -106,6 +114,15 @@ export function native(): Native | null {
     read(handle) {
       handle.onread = onread;
       handle.readStart();
+    },
+    readNow(handle, buf) {
+      const fd = handle.fd;
+      if (typeof fd !== "number" || fd < 0) return -1;
+      try {
+        return readSync(fd, buf, 0, buf.length, null);
+      } catch (err) {
+        return (err as { code?: string }).code === "EAGAIN" ? -1 : -2;
+      }
     },
     write(handle, head, body, written, owner) {
       const req = new WriteWrap();

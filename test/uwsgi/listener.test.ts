@@ -10,9 +10,11 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { Worker } from "node:worker_threads";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Gateway, type App, type Listener } from "../../src/index.ts";
+import { createHash } from "node:crypto";
+import { Gateway, type App, type AsyncApp, type HttpScope, type Listener } from "../../src/index.ts";
 import { encodePacket, encodeVars, listen, type UwsgiOptions } from "../../adapters/uwsgi/index.ts";
 import { echo, echoAsync } from "./apps.ts";
 import { exchange, nginxVars, parseResponse, request, type Target } from "./client.ts";
@@ -280,6 +282,90 @@ describe("uwsgi listener: mount, unix socket, close", () => {
     await assert.rejects(listen(new Gateway(echo), { host: "127.0.0.1", port: 0 }, { bufferSize: 70000 }), /64 to 65535/);
   });
 });
+
+/**
+ * On Node the raw path reads a connection's first bytes at accept into one buffer shared by all
+ * connections. Whatever outlives that read (a partial packet, body bytes that came with it)
+ * must be copied: these two fail if another connection's bytes overwrite them. To be sure the
+ * bytes are there at accept, a worker thread connects and writes while this thread is blocked.
+ */
+describe("uwsgi listener: bytes read at accept outlive the next connection", () => {
+  let dir: string;
+  let u: Served;
+  let open: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  // Waits at /late until the gate opens, then reads the body; otherwise echoAsync.
+  const app: AsyncApp = async (scope, receive, send) => {
+    if (scope.type === "http" && (scope as HttpScope).path === "/late") await gate;
+    return echoAsync(scope, receive, send);
+  };
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tsgi-uwsgi-"));
+    u = await serve(app, {}, undefined, { path: join(dir, "first.sock") });
+  });
+  after(async () => {
+    await u.listener.close(100);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+  const path = () => (u.target as { path: string }).path;
+
+  test("a body that came with the packet, read by the app after other connections", async () => {
+    const body = Buffer.alloc(4096, 0x41);
+    const late = sentBeforeAccept(path(), [encodePacket(nginxVars("POST", "/late", { CONTENT_LENGTH: "4096" }), body)]);
+    for (let i = 1; i <= 3; i++) {
+      const j = json(parseResponse(await sentBeforeAccept(path(), [encodePacket(nginxVars("POST", `/o${i}`, { CONTENT_LENGTH: "4096" }), Buffer.alloc(4096, 0x41 + i))])));
+      assert.equal(j.bodySha256, sha(Buffer.alloc(4096, 0x41 + i)));
+    }
+    open();
+    const j = json(parseResponse(await late));
+    assert.equal(j.bodyLength, 4096);
+    assert.equal(j.bodySha256, sha(body), "the late app reads its own body");
+  });
+
+  test("a packet whose first bytes came at accept and the rest later", async () => {
+    // QUERY_STRING is the first var, so the first 40 bytes differ between the requests.
+    const packet = encodePacket(nginxVars("GET", `/split?${"a".repeat(30)}`));
+    const late = sentBeforeAccept(path(), [packet.subarray(0, 40), packet.subarray(40)], 300);
+    for (let i = 1; i <= 3; i++) {
+      const r = parseResponse(await sentBeforeAccept(path(), [encodePacket(nginxVars("GET", `/o${i}?${"b".repeat(30)}`))]));
+      assert.equal(json(r).env.PATH_INFO, `/o${i}`);
+    }
+    const r = parseResponse(await late);
+    assert.equal(r.status, 200);
+    assert.equal(json(r).env.QUERY_STRING, "a".repeat(30));
+    assert.equal(json(r).env.PATH_INFO, "/split");
+    assert.deepEqual(u.logs, []);
+  });
+});
+
+/**
+ * Connect to `path` from a worker thread and write `pieces` (`gapMs` apart) while this thread
+ * waits, blocked, for the first piece to be written: the listener then finds it at accept.
+ * Resolves with everything the listener sent until it closed.
+ */
+function sentBeforeAccept(path: string, pieces: Uint8Array[], gapMs = 0): Promise<Buffer> {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(
+    `const { workerData: w, parentPort } = require("node:worker_threads");
+     const s = require("node:net").connect(w.path);
+     const got = [];
+     s.on("data", (d) => got.push(d));
+     s.on("close", () => parentPort.postMessage(Buffer.concat(got)));
+     s.on("connect", () => s.write(w.pieces[0], () => {
+       Atomics.store(w.flag, 0, 1);
+       Atomics.notify(w.flag, 0);
+       if (w.pieces.length > 1) setTimeout(() => s.write(w.pieces[1]), w.gapMs);
+     }));`,
+    { eval: true, workerData: { path, pieces, gapMs, flag } },
+  );
+  const reply = new Promise<Buffer>((resolve, reject) => {
+    worker.once("message", (b: Uint8Array) => resolve(Buffer.from(b)));
+    worker.once("error", reject);
+  });
+  Atomics.wait(flag, 0, 0, 5000);
+  return reply.finally(() => worker.terminate());
+}
 
 describe("uwsgi listener: bad input gets one log line and a clean close", () => {
   for (const [kind, app] of [["sync", echo], ["async", echoAsync]] as const) {
