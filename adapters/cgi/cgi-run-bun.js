@@ -10,8 +10,9 @@
  * the program src/cli/cgi-run.ts cached for this app, checks it as src/cli/loader.ts does
  * (the same key, owner and stamp checks) and runs it; anything else (a miss, a stale entry,
  * an `app.ts:export` argument, a folder it cannot vouch for without node:fs) goes to
- * cgi-run.ts, which builds, stores and runs. No regular expression on this path: Bun
- * compiles its regex engine on first use (~0.5 ms).
+ * cgi-run.ts, which builds, stores and runs. No regular expression, no top-level await and
+ * no async function on the warm path: each is work Bun does on first use (a top-level await
+ * alone ~0.7 ms of a ~38 ms start).
  */
 const env = process.env;
 // httpoxy: see src/cli/cgi-run.ts.
@@ -96,12 +97,10 @@ function openLstat() {
 }
 
 /**
- * The cached program for the app at `spec`, checked and compiled, as a function that runs it;
- * null when cgi-run.ts must take over. Without statx, the ownership stats run on Bun's thread
- * pool while the stamps are checked and the program compiled: compiling runs nothing, and the
- * program is only called once its folder and file are confirmed safe.
+ * The cached program for the app at `spec`, checked, as a function that runs it; null when
+ * cgi-run.ts must take over. Synchronous where statx is there; otherwise a promise (warmSlow).
  */
-async function warm(spec) {
+function warm(spec) {
   if (!normalAbsolute(spec) || spec.lastIndexOf(":") > spec.lastIndexOf("/")) return null;
   const app = Bun.file(spec);
   const size = app.size;
@@ -115,40 +114,84 @@ async function warm(spec) {
     const file = dir + "/" + name;
     if (Bun.file(file).size === 0) continue; // not here (an entry is never empty)
     const lstat = openLstat();
-    if (lstat !== null) {
-      // The folder itself, not what a symlink in its place points to; the file likewise.
-      const d = lstat(dir);
-      const f = lstat(file);
-      if (!ownedSafe(d, uid) || (d.mode & S_IFMT) !== S_IFDIR || !ownedSafe(f, uid) || (f.mode & S_IFMT) !== S_IFREG) return null;
-    }
-    const parent = dir.slice(0, dir.lastIndexOf("/")) || "/";
-    const checks = lstat === null ? Promise.all([stat(file), stat(dir), stat(parent)]) : null;
-    const bytes = Bun.mmap(file);
-    const nl1 = bytes.indexOf(10);
-    const nl2 = bytes.indexOf(10, nl1 + 1);
-    const head = utf8.decode(bytes.subarray(0, nl1));
-    if (nl1 < 0 || nl2 < 0 || (head !== FN_HEAD && head !== ESM_HEAD) || !fresh(utf8.decode(bytes.subarray(nl1 + 1, nl2)))) return null;
-    let program = null;
-    if (head === FN_HEAD) {
-      const AsyncFunction = (async () => {}).constructor;
-      program = new AsyncFunction("__tsgiRequire", "require", utf8.decode(bytes.subarray(nl2 + 1)));
-    }
-    if (checks !== null) {
-      const [f, d, up] = await checks;
-      if (!ownedSafe(f, uid) || !f.isFile() || !ownedSafe(d, uid) || !d.isDirectory()) return null;
-      // Bun's stat follows symlinks: where others could have planted one (/tmp), lstat the folder.
-      if (!ownedSafe(up, uid)) {
-        const st = import.meta.require("node:fs").lstatSync(dir, { throwIfNoEntry: false });
-        if (st === undefined || !st.isDirectory() || !ownedSafe(st, uid)) return null;
-      }
-    }
-    if (program === null) return () => import(file);
-    let req;
-    const fromApp = (id) => (req ??= import.meta.require("node:module").createRequire(spec))(id);
-    fromApp.resolve = (id, options) => (req ??= import.meta.require("node:module").createRequire(spec)).resolve(id, options);
-    return () => program(import.meta.require, fromApp);
+    if (lstat === null) return warmSlow(spec, dir, file, uid);
+    // The folder itself, not what a symlink in its place points to; the file likewise.
+    const d = lstat(dir);
+    const f = lstat(file);
+    if (!ownedSafe(d, uid) || (d.mode & S_IFMT) !== S_IFDIR || !ownedSafe(f, uid) || (f.mode & S_IFMT) !== S_IFREG) return null;
+    return load(spec, file);
   }
   return null;
+}
+
+/**
+ * warm() without statx: the ownership stats run on Bun's thread pool while the entry is read
+ * and its stamps checked (nothing in it runs); the program runs only once they pass.
+ */
+async function warmSlow(spec, dir, file, uid) {
+  const parent = dir.slice(0, dir.lastIndexOf("/")) || "/";
+  const checks = Promise.all([stat(file), stat(dir), stat(parent)]);
+  const run = load(spec, file);
+  const [f, d, up] = await checks;
+  if (!ownedSafe(f, uid) || !f.isFile() || !ownedSafe(d, uid) || !d.isDirectory()) return null;
+  // Bun's stat follows symlinks: where others could have planted one (/tmp), lstat the folder.
+  if (!ownedSafe(up, uid)) {
+    const st = import.meta.require("node:fs").lstatSync(dir, { throwIfNoEntry: false });
+    if (st === undefined || !st.isDirectory() || !ownedSafe(st, uid)) return null;
+  }
+  return run;
+}
+
+/**
+ * The entry `file` read, its stamps checked and its program made ready to run (null: stale,
+ * or not an entry). A BUN_FN_HEAD program is an async function's body that ends with the line
+ * `await runCgiModule(...)` (bundle.ts's entry): with that `await` dropped it is run as a
+ * strict script by an indirect eval, whose value is runCgiModule's promise. JavaScriptCore
+ * then parses it once; `new AsyncFunction` parses it to check it and again when first called
+ * (~2.7M instructions, ~0.9 ms, more for a hello). Strict eval code keeps its declarations to
+ * itself; the function's two parameters become globals. A body the script form cannot take
+ * (another top-level await: an app's own) fails to compile before anything in it ran, and is
+ * then run as the function.
+ */
+function load(spec, file) {
+  const bytes = Bun.mmap(file);
+  const nl1 = bytes.indexOf(10);
+  const nl2 = bytes.indexOf(10, nl1 + 1);
+  const head = utf8.decode(bytes.subarray(0, nl1));
+  if (nl1 < 0 || nl2 < 0 || (head !== FN_HEAD && head !== ESM_HEAD) || !fresh(utf8.decode(bytes.subarray(nl1 + 1, nl2)))) return null;
+  if (head !== FN_HEAD) return () => import(file);
+  const body = utf8.decode(bytes.subarray(nl2 + 1));
+  let req;
+  const fromApp = (id) => (req ??= import.meta.require("node:module").createRequire(spec))(id);
+  fromApp.resolve = (id, options) => (req ??= import.meta.require("node:module").createRequire(spec)).resolve(id, options);
+  const entry = body.lastIndexOf("\nawait runCgiModule(");
+  const end = body.indexOf("\n", entry + 1);
+  if (body.startsWith(STRICT) && entry > 0 && (end < 0 || end === body.length - 1)) {
+    return () => {
+      globalThis.__tsgiRequire = import.meta.require;
+      globalThis.require = fromApp;
+      let started = false;
+      globalThis.__tsgiStarted = () => (started = true);
+      // "use strict"; then the mark, on the same line (line numbers in stack traces stay right).
+      const script = STRICT + "__tsgiStarted();" + body.slice(STRICT.length, entry + 1) + body.slice(entry + 7) + "\n//# sourceURL=" + file;
+      try {
+        return indirectEval(script);
+      } catch (err) {
+        if (started || !(err instanceof SyntaxError)) throw err;
+        return asFunction(body, fromApp)();
+      }
+    };
+  }
+  return asFunction(body, fromApp);
+}
+
+const STRICT = '"use strict";';
+const indirectEval = eval;
+
+function asFunction(body, fromApp) {
+  const AsyncFunction = (async () => {}).constructor;
+  const program = new AsyncFunction("__tsgiRequire", "require", body);
+  return () => program(import.meta.require, fromApp);
 }
 
 /** The stamp line names every input with the size and mtime it had (-1: size only). */
@@ -170,21 +213,31 @@ function fresh(line) {
   return true;
 }
 
-const spec = process.argv[2];
-let run = null;
-try {
-  run = await warm(spec);
-} catch {
-  run = null; // an unreadable entry, a program that does not compile: cgi-run.ts reports it
+function fallBack() {
+  return import("../../src/cli/cgi-run.ts");
 }
-if (run === null) {
-  await import("../../src/cli/cgi-run.ts");
-} else {
+
+function serve(run) {
+  if (run === null) return fallBack();
   try {
     // The program serves the request and exits.
-    await run();
+    return Promise.resolve(run()).catch(failed);
   } catch (err) {
-    const { failCgi } = await import("./run.ts");
-    await failCgi(`app file ${spec} failed to load: ${err instanceof Error ? err.stack : String(err)}`);
+    return failed(err);
   }
 }
+
+async function failed(err) {
+  const { failCgi } = await import("./run.ts");
+  await failCgi(`app file ${spec} failed to load: ${err instanceof Error ? err.stack : String(err)}`);
+}
+
+const spec = process.argv[2];
+let found = null;
+try {
+  found = warm(spec);
+} catch {
+  found = null; // an unreadable entry, a program that does not compile: cgi-run.ts reports it
+}
+if (found === null || typeof found.then !== "function") serve(found);
+else found.then(serve, () => fallBack());

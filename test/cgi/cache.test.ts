@@ -143,6 +143,44 @@ describe("cgi-run cache", { skip: deno }, () => {
     assert.equal(statSync(entry).ino, before.ino, "cgi-run.ts used its entry");
   });
 
+  test("an app's own top-level await works, and a module that throws while loading runs once (a 500)", async () => {
+    const dir = join(stage.root, "load");
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o755);
+    const handler = `export default (_e: unknown, s: (a: string, b: [string, string][]) => void) => { s("200 OK", [["Content-Type", "text/plain"]]); return [msg]; };\n`;
+    writeFileSync(join(dir, "tla.ts"), `const msg: string = await Promise.resolve("awaited");\n${handler}`);
+    // A SyntaxError thrown while running, not while compiling: Bun's front must not take it
+    // for a program it cannot run as a script and run the module a second time.
+    writeFileSync(join(dir, "once.ts"), `process.stderr.write("loading once.ts\\n");\nconst msg: string = JSON.parse("{");\n${handler}`);
+    stage.app("tla.ts", join(dir, "tla.ts"));
+    stage.app("once.ts", join(dir, "once.ts"));
+    const env = { TSGI_CACHE_DIR: join(stage.root, "cache-load") };
+    for (const round of ["cold", "warm"]) {
+      const tla = await runWith("tla.ts", env);
+      assert.equal(tla.status, 0, tla.stderr);
+      assert.equal(splitResponse(tla.stdout).body.toString(), "awaited", round);
+      const once = await runWith("once.ts", env);
+      assert.match(splitResponse(once.stdout).head, /^Status: 500 /, round);
+      assert.equal(once.stderr.split("loading once.ts").length, 2, `${round}: loaded once\n${once.stderr}`);
+      assert.match(once.stderr, /SyntaxError/);
+    }
+  });
+
+  test("Bun: the front runs a cached program as a script (its stack traces name the entry)", { skip: bun ? false : "Bun's front only" }, async () => {
+    const dir = join(stage.root, "trace");
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, "app.ts"), `export default (_e: unknown, _s: unknown): string[] => { throw new Error("thrown by the app"); };\n`);
+    stage.app("trace.ts", join(dir, "app.ts"));
+    const cache = join(stage.root, "cache-trace");
+    const env = { TSGI_CACHE_DIR: cache };
+    assert.equal((await runWith("trace.ts", env)).status, 0);
+    const warm = await runWith("trace.ts", env);
+    assert.match(splitResponse(warm.stdout).head, /^Status: 500 /);
+    const entry = join(cache, readdirSync(cache).find((f) => f.endsWith(".mjs"))!);
+    assert.ok(warm.stderr.includes("thrown by the app") && warm.stderr.includes(entry), warm.stderr);
+  });
+
   test(`the web server's user (${WEB_USER}) with an unwritable home: a private cache in TMPDIR, the request never fails`, { skip: IS_ROOT ? false : "needs root to run as " + WEB_USER }, async () => {
     stage.app("www.ts", join(FIXTURES, "kinds.ts"), "sync");
     const id = (flag: string) => Number(spawnSync("id", [flag, WEB_USER], { encoding: "utf8" }).stdout);
