@@ -63,7 +63,8 @@ cgi_env() {  # the environment Apache gives a CGI script for GET /cgi-bin/$1
     SERVER_NAME=127.0.0.1 SERVER_PORT=80 REMOTE_ADDR=127.0.0.1 SERVER_SOFTWARE=bench
 }
 
-# Every script must answer exactly the 13-byte hello (this also fills cgi-run's cache).
+# Every script must answer exactly the 13-byte hello (this also fills cgi-run's cache; Bun's front
+# writes its bytecode build of the entry on the first warm start: hyperfine's warm-up runs).
 for n in "${NAMES[@]}"; do
   out=$(as_web $(cgi_env "${FILE[$n]}") "$CGIBIN/${FILE[$n]}" | tr -d '\r' | tail -c 13)
   [ "$out" = "Hello, World!" ] || { echo "cgi: $n answered ${out@Q}, not the hello" >&2; exit 1; }
