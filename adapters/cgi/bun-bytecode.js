@@ -4,7 +4,7 @@
  * entry's async function body rebuilt by Bun.build as CommonJS with `bytecode: true`, written
  * next to the entry. Loaded only on the first warm start of an entry; Bun.build costs ~80 ms.
  */
-import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 
 const STRICT = '"use strict";';
 
@@ -15,6 +15,7 @@ const STRICT = '"use strict";';
  * requests racing write the same files. The body's `await runCgiModule(...)` becomes
  * `module.exports = runCgiModule(...)`, so requiring the file gives the request's promise;
  * `require` in the body is the app's (a global the front sets), as in the function form.
+ * The same entry's builds with another hash (an older stamp's, another Bun's) then go.
  */
 export async function writeBytecode(side, body) {
   const dir = side.slice(0, side.lastIndexOf("/"));
@@ -36,5 +37,27 @@ export async function writeBytecode(side, body) {
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+  dropOtherBuilds(dir, side.slice(dir.length + 1));
+}
+
+/**
+ * Remove `<key>.<hash>.cjs` and `.cjs.jsc` files beside `name` (`<key>.<hash>.cjs`) with
+ * another hash: nothing will run them again (a Bun that still wants one rebuilds it). Errors
+ * are ignored: the cold path's pruning (src/cli/bundle.ts) reports a folder it cannot clean.
+ */
+function dropOtherBuilds(dir, name) {
+  const key = name.slice(0, name.indexOf(".") + 1);
+  let names;
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const f of names) {
+    if (!f.startsWith(key) || f === name || f === name + ".jsc" || !/^[0-9a-f]{28}\.[0-9a-z]+\.cjs(\.jsc)?$/.test(f)) continue;
+    try {
+      if (lstatSync(dir + "/" + f).isFile()) unlinkSync(dir + "/" + f);
+    } catch { /* gone already */ }
   }
 }

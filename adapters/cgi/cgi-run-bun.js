@@ -120,10 +120,13 @@ function warm(spec) {
     const d = lstat(dir);
     const f = lstat(file);
     if (!ownedSafe(d, uid) || (d.mode & S_IFMT) !== S_IFDIR || !ownedSafe(f, uid) || (f.mode & S_IFMT) !== S_IFREG) return null;
+    // Whether a bytecode build could be written beside the entry, from the lstat at hand: not
+    // in a folder root owns (prebuilt) when the web server's user runs this.
+    const writable = uid === 0 || (d.uid === uid && (d.mode & 0o200) !== 0);
     return load(spec, file, (p) => {
       const st = lstat(p);
-      return ownedSafe(st, uid) && (st.mode & S_IFMT) === S_IFREG;
-    });
+      return st === null ? null : ownedSafe(st, uid) && (st.mode & S_IFMT) === S_IFREG;
+    }, writable);
   }
   return null;
 }
@@ -135,7 +138,7 @@ function warm(spec) {
 async function warmSlow(spec, dir, file, uid) {
   const parent = dir.slice(0, dir.lastIndexOf("/")) || "/";
   const checks = Promise.all([stat(file), stat(dir), stat(parent)]);
-  const run = load(spec, file, null);
+  const run = load(spec, file, null, false);
   const [f, d, up] = await checks;
   if (!ownedSafe(f, uid) || !f.isFile() || !ownedSafe(d, uid) || !d.isDirectory()) return null;
   // Bun's stat follows symlinks: where others could have planted one (/tmp), lstat the folder.
@@ -150,7 +153,8 @@ async function warmSlow(spec, dir, file, uid) {
  * The entry `file` read, its stamps checked and its program made ready to run (null: stale,
  * or not an entry). A BUN_FN_HEAD program is an async function's body that ends with the line
  * `await runCgiModule(...)` (bundle.ts's entry). It runs from its bytecode (sidecar(), where
- * `safeFile`, an lstat check, can vouch for the files) or else as a strict script: with that
+ * `safeFile`, an lstat check, can vouch for the files: true, false, or null for a missing
+ * file; `writable`: a build may be written beside the entry) or else as a strict script: with that
  * `await` dropped, an indirect eval runs it and its value is runCgiModule's promise.
  * JavaScriptCore then parses it once; `new AsyncFunction` parses it to check it and again
  * when first called (~2.7M instructions, ~0.9 ms for a hello). Strict eval code keeps its
@@ -158,7 +162,7 @@ async function warmSlow(spec, dir, file, uid) {
  * form cannot take (another top-level await: an app's own) fails to compile before anything
  * in it ran, and is then run as the function.
  */
-function load(spec, file, safeFile) {
+function load(spec, file, safeFile, writable) {
   const bytes = Bun.mmap(file);
   const nl1 = bytes.indexOf(10);
   const nl2 = bytes.indexOf(10, nl1 + 1);
@@ -187,7 +191,7 @@ function load(spec, file, safeFile) {
       return asFunction(body, fromApp)();
     }
   };
-  return safeFile === null || env.TSGI_BUN_BYTECODE === "0" ? script : sidecar(file, stamp, body, safeFile, script, fromApp);
+  return safeFile === null || env.TSGI_BUN_BYTECODE === "0" ? script : sidecar(file, stamp, body, safeFile, writable, script, fromApp);
 }
 
 /**
@@ -199,19 +203,27 @@ function load(spec, file, safeFile) {
  * line (its inputs, hence its code) and Bun's version, so a rebuilt entry or another Bun never
  * meets an old one. Bun itself ignores a `.jsc` that does not match its source. An empty
  * `.cjs` marks a program Bun cannot build as CommonJS (an app's top-level await): the script.
+ * A `.cjs` whose `.jsc` is missing is built again, as is a missing build; not where the
+ * front cannot write (`writable` false): there it would fail on every request.
  */
-function sidecar(file, stamp, body, safeFile, script, fromApp) {
+function sidecar(file, stamp, body, safeFile, writable, script, fromApp) {
   const side = file.slice(0, -4) + "." + Bun.hash(stamp + "\0" + Bun.version + "\0" + Bun.revision).toString(36) + ".cjs";
   if (Bun.file(side).size > 0) {
-    if (!safeFile(side) || !safeFile(side + ".jsc")) return script;
-    return () => {
-      // What bun-bytecode.js's build calls for builtins and for the app's own require.
-      globalThis.__tsgiRequire = import.meta.require;
-      globalThis.__tsgiAppRequire = fromApp;
-      return import.meta.require(side);
-    };
+    if (!safeFile(side)) return script;
+    const jsc = safeFile(side + ".jsc");
+    if (jsc) {
+      return () => {
+        // What bun-bytecode.js's build calls for builtins and for the app's own require.
+        globalThis.__tsgiRequire = import.meta.require;
+        globalThis.__tsgiAppRequire = fromApp;
+        return import.meta.require(side);
+      };
+    }
+    if (jsc === false) return script;
+  } else if (safeFile(side)) {
+    return script; // the empty marker
   }
-  if (safeFile(side)) return script; // the empty marker
+  if (!writable) return script;
   return async () => {
     try {
       const { writeBytecode } = await import("./bun-bytecode.js");

@@ -2,12 +2,12 @@
  * The build half of the loader (./loader.ts): esbuild turns a TS app into one ES module.
  * Imported only on a cache miss, so a warm start never loads esbuild.
  */
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Plugin, PluginBuild } from "esbuild";
-import { fileStamp, LoadError, type Inputs } from "./loader.ts";
+import { fileStamp, isHead, lineAt, LoadError, STAMP, type Inputs } from "./loader.ts";
 
 /** The tsgi package's root folder (this file is src/cli/bundle.ts or dist/src/cli/bundle.js). */
 const here = dirname(fileURLToPath(import.meta.url));
@@ -100,6 +100,122 @@ async function build(input: { entryPoints: string[] } | { stdin: { contents: str
   inputs.sort((a, b) => (a[0] === path ? -1 : b[0] === path ? 1 : 0));
   const imports = Object.values(result.metafile!.outputs)[0]?.imports.filter((i) => i.external).length ?? 0;
   return { code: result.outputFiles![0].text, inputs, imports };
+}
+
+/**
+ * How old (by mtime) a cache file must be before pruneCache removes it: a request that has
+ * just read an entry, a racing cold start's temp file and a bytecode build in progress are
+ * all younger. (Unlinking a file a reader has open or mapped would not hurt it on Linux.)
+ */
+export const PRUNE_GRACE_MS = 60_000;
+
+// The names tsgi gives the files of a cache folder (loader.ts's storeCached, the Bun front's
+// sidecar() and bun-bytecode.js's temp folder); nothing else in the folder is touched.
+const ENTRY = /^[0-9a-f]{28}\.mjs$/;
+const SIDECAR = /^([0-9a-f]{28})\.[0-9a-z]+\.cjs(?:\.jsc)?$/;
+const TEMP_FILE = /^[0-9a-f]{28}\.mjs\.\d+\.\d+\.tmp$/;
+const TEMP_DIR = /^\.tsgi-bc-[A-Za-z0-9]{6}$/;
+
+/**
+ * Remove what a cache miss left useless in cache folder `dir` (docs/cgi.md, "Pruning"):
+ * entries whose stamp names an input that changed or is gone, sidecars whose entry is gone,
+ * and temp files; only regular files (folders, for bytecode temp folders) older than the
+ * grace, never through a symlink, never `keep` (the entry just stored). Run on a miss only,
+ * which has just paid for a build: a warm start never lists the folder. Never throws; a file
+ * that cannot be removed for any reason but a racing pruner is worth one line in the error
+ * log (the cache would grow again), not a failed request.
+ */
+export function pruneCache(dir: string, keep: string): void {
+  let trouble: string | null = null;
+  const note = (name: string, err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") trouble ??= `${name}: ${(err as Error).message}`;
+  };
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    note(".", err);
+    names = [];
+  }
+  const old = Date.now() - PRUNE_GRACE_MS;
+  const kept = new Set<string>();
+  const oldFile = (name: string, folder = false) => {
+    try {
+      const st = lstatSync(dir + "/" + name);
+      return (folder ? st.isDirectory() : st.isFile()) && st.mtimeMs < old;
+    } catch (err) {
+      note(name, err);
+      return false;
+    }
+  };
+  const remove = (name: string, folder = false) => {
+    try {
+      if (folder) rmSync(dir + "/" + name, { recursive: true });
+      else unlinkSync(dir + "/" + name);
+      return true;
+    } catch (err) {
+      note(name, err);
+      return false;
+    }
+  };
+  for (const name of names) {
+    if (!ENTRY.test(name)) continue;
+    if (name === keep || !oldFile(name) || !staleEntry(dir + "/" + name) || !remove(name)) kept.add(name);
+  }
+  for (const name of names) {
+    const side = SIDECAR.exec(name);
+    if (side !== null && !kept.has(side[1] + ".mjs") && oldFile(name)) remove(name);
+    else if (TEMP_FILE.test(name) && oldFile(name)) remove(name);
+    else if (TEMP_DIR.test(name) && oldFile(name, true)) remove(name, true);
+  }
+  if (trouble !== null) {
+    try {
+      // node:fs, not process.stderr: Bun builds its stream on first use (~10 ms).
+      writeSync(2, `tsgi: could not prune stale files from the cache folder ${dir} (${trouble})\n`);
+    } catch { /* no stderr */ }
+  }
+}
+
+/**
+ * True when the entry's stamp names an input that is gone or has another size or mtime.
+ * Bun stamps mtimes to the millisecond and Node to the fraction stat gives, and either may
+ * prune the other's entries in a shared folder: a difference under 1 ms is no change. An
+ * entry that cannot be read or has no stamp is left alone (another version's format, say):
+ * its own next miss replaces it.
+ */
+function staleEntry(file: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return false;
+  }
+  let inputs: unknown;
+  try {
+    let first = lineAt(fd, 0);
+    if (isHead(first.line + "\n")) first = lineAt(fd, first.next);
+    if (!first.line.startsWith(STAMP)) return false;
+    inputs = JSON.parse(first.line.slice(STAMP.length));
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+  if (!Array.isArray(inputs)) return false;
+  for (const input of inputs as unknown[]) {
+    if (!Array.isArray(input) || typeof input[0] !== "string" || typeof input[1] !== "number" || typeof input[2] !== "number") return false;
+    const [path, size, mtimeMs] = input as Inputs[number];
+    let st;
+    try {
+      st = statSync(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return true;
+      return false; // unreadable here (another user's app): cannot tell
+    }
+    if (st.size !== size || (mtimeMs !== -1 && Math.abs(st.mtimeMs - mtimeMs) >= 1)) return true;
+  }
+  return false;
 }
 
 /**

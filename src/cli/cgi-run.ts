@@ -63,16 +63,16 @@ async function main(argv: string[]): Promise<void> {
     let program = await findCached(name);
     if (program === null) {
       appFile(file); // the checks Bun's quick stamp skipped
-      const { bundleCgi } = await import("./bundle.ts");
+      const { bundleCgi, pruneCache } = await import("./bundle.ts");
       const { code, inputs, format } = await bundleCgi(path, exportName, file, runtime === "bun");
       // Bun's copies start with a line saying which kind they are: `// @bun` tells Bun a module
       // needs no transpiling (esbuild's output is plain JavaScript). Hence `runtime` in the key.
       const stored = storeCached(name, code, inputs, format === "fn" ? BUN_FN_HEAD : format === "esm" ? BUN_PRAGMA : "");
       program = stored.file;
-      if (stored.temporary) {
-        const dir = program.slice(0, program.lastIndexOf("/"));
-        process.once("exit", () => require("node:fs").rmSync(dir, { recursive: true, force: true }));
-      }
+      const dir = program.slice(0, program.lastIndexOf("/"));
+      if (stored.temporary) process.once("exit", () => require("node:fs").rmSync(dir, { recursive: true, force: true }));
+      // This miss is where an edit of the app leaves an old entry behind: drop the useless ones.
+      else pruneCache(dir, name);
     }
     if (runtime === "node") {
       // Node 22.1+: keep V8's compiled code next to the bundle (a no-op where unsupported).

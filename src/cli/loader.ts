@@ -150,12 +150,12 @@ function fileStampNode(path: string): [size: number, mtimeMs: number] | null {
   }
 }
 
-const STAMP = "// tsgi-inputs ";
+export const STAMP = "// tsgi-inputs ";
 /** First line of a cached build meant for Bun: the file is plain JS, Bun's transpiler may skip it. */
 export const BUN_PRAGMA = "// @bun\n";
 /** First line of a Bun build that is the body of an async function, not a module (bundleCgi's "fn"). */
 export const BUN_FN_HEAD = "// tsgi-bun-fn\n";
-const isHead = (line: string) => line === BUN_PRAGMA || line === BUN_FN_HEAD;
+export const isHead = (line: string) => line === BUN_PRAGMA || line === BUN_FN_HEAD;
 // The stamp line is JSON with \u escapes for non-ASCII (see storeCached), so Latin-1 is exact.
 const latin1 = new TextDecoder("latin1");
 
@@ -222,7 +222,7 @@ async function findCachedBun(bun: BunApi, name: string): Promise<string | null> 
 }
 
 /** The line that starts at byte `at` of `fd` (without its newline) and where the next one starts. */
-function lineAt(fd: number, at: number): { line: string; next: number } {
+export function lineAt(fd: number, at: number): { line: string; next: number } {
   let line = "";
   const buf = new Uint8Array(16384);
   for (let pos = at; ;) {
@@ -356,7 +356,9 @@ export async function transpiled(path: string): Promise<string> {
   const name = cacheKey([LOADER_VERSION, "app", path, String(st.size), String(st.mtimeMs)]) + ".mjs";
   const hit = await findCached(name);
   if (hit !== null) return hit;
-  const { bundleApp } = await import("./bundle.ts");
+  const { bundleApp, pruneCache } = await import("./bundle.ts");
   const { code, inputs } = await bundleApp(path);
-  return storeCached(name, code, inputs).file;
+  const stored = storeCached(name, code, inputs);
+  if (!stored.temporary) pruneCache(stored.file.slice(0, stored.file.lastIndexOf("/")), name);
+  return stored.file;
 }
