@@ -15,3 +15,4 @@ export { toRequest, requestUrl, iterableToStream, urlSafe, capBody } from "./run
 export { scopeFromEnviron, environFromScope, utf8ByteString, makeEnviron, type TsgiValues } from "./scope.ts";
 export { syncToAsync, toFetch, fromFetch, type SyncToAsyncOptions } from "./bridges/index.ts";
 export { parseListenTarget, formatTarget, type ListenTarget, type Listener } from "./listener.ts";
+export { serveWith, type ServeOptions, type RunningServer, type ListenFn } from "./serve.ts";

@@ -4,14 +4,14 @@
  * seen through `request.signal`, graceful stop through `server.stop()`.
  */
 import { chmodSync } from "node:fs";
-import { environFromHttp, formatTarget, Gateway, type CgiEnviron, Lifespan, type App, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
-import { logged } from "./access-log.ts";
-import { bodyOf, headOf, type Endpoints } from "./request.ts";
+import { environFromHttp, formatTarget, serveWith, type App, type CgiEnviron, type Gateway, type HttpHead, type Listener, type ListenTarget, type RunningServer, type ServeOptions } from "../../src/index.ts";
+import { logged } from "../web/access-log.ts";
+import { bodyOf, headOf, type Endpoints } from "../web/request.ts";
 import { afterBody, BunBody } from "./body.ts";
-import { peerOnDemand } from "./peer.ts";
-import { lazyEnviron, type HeadMaker } from "./lazy-environ.ts";
-import { callApp, canPassThrough, passThrough } from "./native-fetch.ts";
-import { internalError, isAbort, RuntimeSink, type FetchSinkOptions } from "./sink.ts";
+import { peerOnDemand } from "../web/peer.ts";
+import { lazyEnviron, type HeadMaker } from "../web/lazy-environ.ts";
+import { callApp, canPassThrough, passThrough } from "../web/native-fetch.ts";
+import { internalError, isAbort, RuntimeSink, type FetchSinkOptions } from "../web/sink.ts";
 import { bunGlobal, type BunServer } from "./types.ts";
 
 /** Bun.serve writes Content-Length and the reason phrase itself (see FetchSinkOptions). */
@@ -144,55 +144,13 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
   };
 }
 
-/** Options for `serve()`: the Gateway's plus where to listen and how to stop. */
-export interface BunServeAppOptions extends GatewayOptions, BunListenOptions {
-  /** One or more addresses; default 127.0.0.1:8000. Port 0 picks a free port. */
-  listen?: ListenTarget | ListenTarget[];
-  /** Seconds in-flight requests get to finish on stop. Default 30. */
-  gracefulTimeout?: number;
-  /** Stop gracefully on SIGTERM/SIGINT, then exit. Default false. */
-  handleSignals?: boolean;
-}
+/** Options for `serve()`: the core's (where to listen, how to stop) plus the listener's. */
+export interface BunServeAppOptions extends ServeOptions, BunListenOptions {}
 
-/** A running server: its addresses and a graceful stop (which also runs lifespan shutdown). */
-export interface RuntimeServer {
-  readonly urls: string[];
-  close(): Promise<void>;
-}
+/** The same as RunningServer (the name tsgi/bun and tsgi/deno exported first). */
+export type RuntimeServer = RunningServer;
 
 /** Serve `app` on Bun.serve; resolves once every address listens (after lifespan startup). */
-export async function serve(app: App, options: BunServeAppOptions = {}): Promise<RuntimeServer> {
+export async function serve(app: App, options: BunServeAppOptions = {}): Promise<RunningServer> {
   return serveWith(listen, app, options);
-}
-
-type ListenFn<O> = (gateway: Gateway, target: ListenTarget, options: O) => Promise<Listener>;
-
-/** The runtime-neutral part of `serve()`: lifespan, listeners, signals. Shared with tsgi/deno. */
-export async function serveWith<O extends GatewayOptions & { listen?: ListenTarget | ListenTarget[]; gracefulTimeout?: number; handleSignals?: boolean }>(
-  listenFn: ListenFn<O>, app: App, options: O,
-): Promise<RuntimeServer> {
-  const log = options.log ?? ((l: string) => process.stderr.write(`tsgi: ${l}\n`));
-  const lifespan = new Lifespan(app, log);
-  await lifespan.startup();
-  const gateway = new Gateway(app, { ...options, state: lifespan.state });
-  const targets = options.listen === undefined ? [{ host: "127.0.0.1", port: 8000 }] : ([] as ListenTarget[]).concat(options.listen);
-  const listeners: Listener[] = [];
-  try {
-    for (const t of targets) listeners.push(await listenFn(gateway, t, options));
-  } catch (err) {
-    await Promise.all(listeners.map((l) => l.close(0)));
-    throw err;
-  }
-  const grace = (options.gracefulTimeout ?? 30) * 1000;
-  let closing: Promise<void> | null = null;
-  const close = () => (closing ??= Promise.all(listeners.map((l) => l.close(grace))).then(() => lifespan.shutdown()));
-  if (options.handleSignals) {
-    const onSignal = (sig: string) => {
-      gateway.log(`${sig}: finishing in-flight requests, then exiting`);
-      close().then(() => process.exit(0), () => process.exit(1));
-    };
-    process.once("SIGTERM", () => onSignal("SIGTERM"));
-    process.once("SIGINT", () => onSignal("SIGINT"));
-  }
-  return { urls: listeners.map((l) => l.url), close };
 }

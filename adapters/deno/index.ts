@@ -3,4 +3,4 @@
  * @module
  */
 export { listen, serve, type DenoListenOptions, type DenoServeAppOptions } from "./server.ts";
-export type { RuntimeServer } from "../bun/server.ts";
+export type { RunningServer, RunningServer as RuntimeServer } from "../../src/index.ts";

@@ -4,15 +4,14 @@
  * seen through `request.signal`, graceful stop through `server.shutdown()`.
  */
 import { chmodSync } from "node:fs";
-import { environFromHttp, formatTarget, type App, type Gateway, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
-import { logged } from "../bun/access-log.ts";
-import { bodyOf, targetOf, type Endpoints } from "../bun/request.ts";
-import type { Peer } from "../bun/peer.ts";
+import { environFromHttp, formatTarget, serveWith, type App, type Gateway, type HttpHead, type Listener, type ListenTarget, type RunningServer, type ServeOptions } from "../../src/index.ts";
+import { logged } from "../web/access-log.ts";
+import { bodyOf, targetOf, type Endpoints } from "../web/request.ts";
+import type { Peer } from "../web/peer.ts";
 import { rawHeadersOf, responseHasHop } from "./internals.ts";
-import { serveWith, type RuntimeServer } from "../bun/server.ts";
-import { lazyEnviron, type HeadMaker } from "../bun/lazy-environ.ts";
-import { callApp, canPassThrough, passThrough } from "../bun/native-fetch.ts";
-import { internalError, isAbort, RuntimeSink, type FetchSinkOptions } from "../bun/sink.ts";
+import { lazyEnviron, type HeadMaker } from "../web/lazy-environ.ts";
+import { callApp, canPassThrough, passThrough } from "../web/native-fetch.ts";
+import { internalError, isAbort, RuntimeSink, type FetchSinkOptions } from "../web/sink.ts";
 import { denoGlobal, type DenoServeInfo } from "./types.ts";
 
 /** Deno.serve writes Content-Length itself, ignores statusText, and takes string bodies without a copy (see FetchSinkOptions). */
@@ -78,7 +77,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
       const t0 = performance.now();
       return logged(respond(request, info, head), head, request, t0, accessLog);
     }
-    // A fetch app gets its environ built only if it reads it (../bun/lazy-environ.ts).
+    // A fetch app gets its environ built only if it reads it (../web/lazy-environ.ts).
     if (passFetch && canPassThrough(gateway, request)) return callApp(gateway, request, lazyEnviron(gateway, request, heads, info), responseHasHop);
     return respond(request, info, headOf(request, info));
   };
@@ -147,18 +146,11 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
   };
 }
 
-/** Options for `serve()`: the Gateway's plus where to listen and how to stop. */
-export interface DenoServeAppOptions extends GatewayOptions, DenoListenOptions {
-  /** One or more addresses; default 127.0.0.1:8000. Port 0 picks a free port. */
-  listen?: ListenTarget | ListenTarget[];
-  /** Seconds in-flight requests get to finish on stop. Default 30. */
-  gracefulTimeout?: number;
-  /** Stop gracefully on SIGTERM/SIGINT, then exit. Default false. */
-  handleSignals?: boolean;
-}
+/** Options for `serve()`: the core's (where to listen, how to stop) plus the listener's. */
+export interface DenoServeAppOptions extends ServeOptions, DenoListenOptions {}
 
 /** Serve `app` on Deno.serve; resolves once every address listens (after lifespan startup). */
-export async function serve(app: App, options: DenoServeAppOptions = {}): Promise<RuntimeServer> {
+export async function serve(app: App, options: DenoServeAppOptions = {}): Promise<RunningServer> {
   return serveWith(listen, app, options);
 }
 

@@ -5,7 +5,7 @@
  * lives in a different module per runtime; this one function covers all four.
  */
 import type { Context } from "hono";
-import type { Endpoints } from "../bun/request.ts";
+import type { Endpoints } from "../web/request.ts";
 
 interface NodeBindings { incoming: { socket: { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number } } }
 interface BunLike { requestIP(r: Request): { address: string; port: number } | null }

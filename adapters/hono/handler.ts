@@ -10,7 +10,7 @@
 import type { Context } from "hono";
 import { routePath } from "hono/route";
 import { Gateway, Lifespan, normalizeMount, type App, type BodySource, type GatewayOptions } from "../../src/index.ts";
-import { bodyOf, headOf } from "../bun/request.ts";
+import { bodyOf, headOf } from "../web/request.ts";
 import { FetchSink } from "../../src/bridges/to-fetch.ts";
 import { endpointsOf } from "./conninfo.ts";
 

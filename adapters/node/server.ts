@@ -9,7 +9,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { DONE, formatTarget, Gateway, Lifespan, type App, type GatewayOptions, type HttpHead, type Listener, type ListenTarget } from "../../src/index.ts";
+import { DONE, formatTarget, serveWith, type App, type Gateway, type HttpHead, type Listener, type ListenTarget, type RunningServer, type ServeOptions } from "../../src/index.ts";
 import { bind, removeSocketFile } from "./bind.ts";
 import { accessLine } from "./access-log.ts";
 import { bodyOf, continueOnPull, NodeSink } from "./sink.ts";
@@ -137,50 +137,15 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: No
 /** Where `serve()` listens: a ListenTarget, or `{port}` alone for 127.0.0.1. */
 export type ListenAddress = ListenTarget | { host?: string; port: number };
 
-/** Options for `serve()`: the Gateway's, the listener's, and where to listen and how to stop. */
-export interface NodeServeOptions extends GatewayOptions, NodeListenOptions {
+/** Options for `serve()`: the core's (how to stop), the listener's, and where to listen. */
+export interface NodeServeOptions extends Omit<ServeOptions, "listen">, NodeListenOptions {
   /** One or more addresses; default 127.0.0.1:8000. Port 0 picks a free port. */
   listen?: ListenAddress | ListenAddress[];
-  /** Seconds in-flight requests get to finish on stop. Default 30. */
-  gracefulTimeout?: number;
-  /** Stop gracefully on SIGTERM/SIGINT, then exit. Default false. */
-  handleSignals?: boolean;
-}
-
-export interface RunningServer {
-  /** Printable addresses, e.g. `http://127.0.0.1:8000` or `http://unix:/run/app.sock`. */
-  readonly urls: string[];
-  /** Stop accepting, let in-flight requests finish (up to gracefulTimeout), run lifespan shutdown. */
-  close(): Promise<void>;
 }
 
 /** Serve `app` on node:http; resolves once every address listens (after lifespan startup). */
 export async function serve(app: App, options: NodeServeOptions = {}): Promise<RunningServer> {
-  const log = options.log ?? ((l: string) => process.stderr.write(`tsgi: ${l}\n`));
-  const lifespan = new Lifespan(app, log);
-  await lifespan.startup();
-  const gateway = new Gateway(app, { ...options, log, state: lifespan.state });
-  const addrs = options.listen === undefined ? [{ host: "127.0.0.1", port: 8000 }] : ([] as ListenAddress[]).concat(options.listen);
-  const listeners: Listener[] = [];
-  try {
-    for (const a of addrs) {
-      const t: ListenTarget = "port" in a ? { host: a.host ?? "127.0.0.1", port: a.port } : a;
-      listeners.push(await listen(gateway, t, options));
-    }
-  } catch (err) {
-    await Promise.all(listeners.map((l) => l.close(0)));
-    throw err;
-  }
-  const grace = (options.gracefulTimeout ?? 30) * 1000;
-  let closing: Promise<void> | null = null;
-  const close = () => (closing ??= Promise.all(listeners.map((l) => l.close(grace))).then(() => lifespan.shutdown()));
-  if (options.handleSignals) {
-    const onSignal = (sig: string) => {
-      log(`${sig}: no new connections; finishing in-flight requests (up to ${grace / 1000} s), then exiting`);
-      close().then(() => process.exit(0), () => process.exit(1));
-    };
-    process.once("SIGTERM", () => onSignal("SIGTERM"));
-    process.once("SIGINT", () => onSignal("SIGINT"));
-  }
-  return { urls: listeners.map((l) => l.url), close };
+  const addrs = options.listen === undefined ? undefined : ([] as ListenAddress[]).concat(options.listen);
+  const targets = addrs?.map((a): ListenTarget => ("port" in a ? { host: a.host ?? "127.0.0.1", port: a.port } : a));
+  return serveWith(listen, app, { ...options, listen: targets });
 }
