@@ -7,7 +7,7 @@ import { builtinModules } from "node:module";
 import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Plugin, PluginBuild } from "esbuild";
-import { fileStamp, isHead, lineAt, LoadError, STAMP, type Inputs } from "./loader.ts";
+import { fileStamp, LoadError, nodeStamp, stampLine, stampState, type Inputs } from "./loader.ts";
 
 /** The tsgi package's root folder (this file is src/cli/bundle.ts or dist/src/cli/bundle.js). */
 const here = dirname(fileURLToPath(import.meta.url));
@@ -177,45 +177,24 @@ export function pruneCache(dir: string, keep: string): void {
 }
 
 /**
- * True when the entry's stamp names an input that is gone or has another size or mtime.
- * Bun stamps mtimes to the millisecond and Node to the fraction stat gives, and either may
- * prune the other's entries in a shared folder: a difference under 1 ms is no change. An
- * entry that cannot be read or has no stamp is left alone (another version's format, say):
- * its own next miss replaces it.
+ * True when the entry's stamp (loader.ts's stampState) names an input that is gone or changed.
+ * An entry that cannot be read, or whose state is "unknown" or "near" (see stampState), is left
+ * alone: its own next miss replaces it. The inputs are stat'ed through node:fs on Bun too: a
+ * Node stamp's mtime fraction must meet the fraction stat gives, not Bun's whole milliseconds.
  */
 function staleEntry(file: string): boolean {
-  let fd: number;
+  let line: string;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch {
-    return false;
-  }
-  let inputs: unknown;
-  try {
-    let first = lineAt(fd, 0);
-    if (isHead(first.line + "\n")) first = lineAt(fd, first.next);
-    if (!first.line.startsWith(STAMP)) return false;
-    inputs = JSON.parse(first.line.slice(STAMP.length));
-  } catch {
-    return false;
-  } finally {
-    closeSync(fd);
-  }
-  if (!Array.isArray(inputs)) return false;
-  for (const input of inputs as unknown[]) {
-    if (!Array.isArray(input) || typeof input[0] !== "string" || typeof input[1] !== "number" || typeof input[2] !== "number") return false;
-    const [path, size, mtimeMs] = input as Inputs[number];
-    let st;
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
-      st = statSync(path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") return true;
-      return false; // unreadable here (another user's app): cannot tell
+      line = stampLine(fd);
+    } finally {
+      closeSync(fd);
     }
-    if (st.size !== size || (mtimeMs !== -1 && Math.abs(st.mtimeMs - mtimeMs) >= 1)) return true;
+  } catch {
+    return false;
   }
-  return false;
+  return stampState(line, nodeStamp) === "stale";
 }
 
 /**

@@ -127,26 +127,39 @@ const Bun = (globalThis as { Bun?: BunApi }).Bun;
 
 /**
  * A file's size and modification time, or null when it is missing. Bun reads them without
- * node:fs (Bun.file), to the millisecond; Node to the fraction statSync gives. A cache entry
- * is only ever checked by the runtime that built it (the runtime is part of its key).
+ * node:fs (Bun.file), to the millisecond (rounded down); Node to the fraction statSync gives.
+ * A cache entry is only ever checked by the runtime that built it (the runtime is part of its key).
  */
 export function fileStamp(path: string): [size: number, mtimeMs: number] | null {
+  const stamp = statStamp(path);
+  return typeof stamp === "string" ? null : stamp;
+}
+
+/** A file's `[size, mtimeMs]`, or the code of the error its stat gave ("ENOENT": missing). */
+export type Stat = [size: number, mtimeMs: number] | string;
+
+/** fileStamp, with the error code on failure. */
+function statStamp(path: string): Stat {
   if (Bun !== undefined) {
     const f = Bun.file(path);
     const size = f.size;
     // Bun reports a missing file as size 0 and a huge lastModified; tell it from an empty file.
-    if (size === 0 && fileStampNode(path) === null) return null;
+    if (size === 0) {
+      const st = nodeStamp(path);
+      if (typeof st === "string") return st;
+    }
     return [size, f.lastModified];
   }
-  return fileStampNode(path);
+  return nodeStamp(path);
 }
 
-function fileStampNode(path: string): [size: number, mtimeMs: number] | null {
+/** statStamp through node:fs on every runtime: the mtime to the fraction stat gives. */
+export function nodeStamp(path: string): Stat {
   try {
     const st = fs().statSync(path);
     return [st.size, st.mtimeMs];
-  } catch {
-    return null;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? "EIO";
   }
 }
 
@@ -155,7 +168,7 @@ export const STAMP = "// tsgi-inputs ";
 export const BUN_PRAGMA = "// @bun\n";
 /** First line of a Bun build that is the body of an async function, not a module (bundleCgi's "fn"). */
 export const BUN_FN_HEAD = "// tsgi-bun-fn\n";
-export const isHead = (line: string) => line === BUN_PRAGMA || line === BUN_FN_HEAD;
+const isHead = (line: string) => line === BUN_PRAGMA || line === BUN_FN_HEAD;
 // The stamp line is JSON with \u escapes for non-ASCII (see storeCached), so Latin-1 is exact.
 const latin1 = new TextDecoder("latin1");
 
@@ -177,9 +190,7 @@ export async function findCached(name: string): Promise<string | null> {
     try {
       if (uid !== undefined && !ownedSafe(fs().fstatSync(fd))) continue;
       if (!safeDir(dir)) continue;
-      let first = lineAt(fd, 0);
-      if (isHead(first.line + "\n")) first = lineAt(fd, first.next);
-      if (freshStamp(first.line)) return file;
+      if (stampState(stampLine(fd)) === "fresh") return file;
     } finally {
       fs().closeSync(fd);
     }
@@ -216,13 +227,13 @@ async function findCachedBun(bun: BunApi, name: string): Promise<string | null> 
       at = nl + 1;
       nl = bytes.indexOf(10, at);
     }
-    if (nl > at && freshStamp(latin1.decode(bytes.subarray(at, nl)))) return file;
+    if (nl > at && stampState(latin1.decode(bytes.subarray(at, nl))) === "fresh") return file;
   }
   return null;
 }
 
 /** The line that starts at byte `at` of `fd` (without its newline) and where the next one starts. */
-export function lineAt(fd: number, at: number): { line: string; next: number } {
+function lineAt(fd: number, at: number): { line: string; next: number } {
   let line = "";
   const buf = new Uint8Array(16384);
   for (let pos = at; ;) {
@@ -235,20 +246,48 @@ export function lineAt(fd: number, at: number): { line: string; next: number } {
   }
 }
 
-function freshStamp(line: string): boolean {
-  if (!line.startsWith(STAMP)) return false;
-  let inputs: Inputs;
+/** The stamp line of the cache entry open as `fd`: its first line, or its second after BUN_PRAGMA or BUN_FN_HEAD. */
+export function stampLine(fd: number): string {
+  const first = lineAt(fd, 0);
+  return isHead(first.line + "\n") ? lineAt(fd, first.next).line : first.line;
+}
+
+/**
+ * What a cache entry's stamp line says of its inputs on disk; each caller decides what to do:
+ * the warm path uses an entry only when "fresh", the pruner removes it only when "stale".
+ * - "fresh": every input has the size and mtime it was stamped with;
+ * - "near": the same, but an mtime is off by less than 1 ms, which is no edit: Bun stamps to
+ *   the millisecond and Node to the fraction, and either may prune the other's entries in a
+ *   shared folder (the warm path rebuilds on it: its own runtime's stamps match exactly);
+ * - "stale": an input is gone, has another size, or an mtime 1 ms or more away;
+ * - "unknown": no stamp, a stamp that is not `[[path, size, mtime], ...]` (another version's
+ *   format, say), or an input this user may not stat (another user's app): cannot tell.
+ * Inputs are checked in order and the first that is stale or unknown decides. `stat` is how
+ * an input is looked at: statStamp (Bun.file on Bun), or nodeStamp for the mtime's fraction.
+ */
+export function stampState(line: string, stat: (path: string) => Stat = statStamp): "fresh" | "near" | "stale" | "unknown" {
+  if (!line.startsWith(STAMP)) return "unknown";
+  let inputs: unknown;
   try {
-    inputs = JSON.parse(line.slice(STAMP.length)) as Inputs;
+    inputs = JSON.parse(line.slice(STAMP.length));
   } catch {
-    return false;
+    return "unknown";
   }
+  if (!Array.isArray(inputs)) return "unknown";
+  let state: "fresh" | "near" = "fresh";
   for (let i = 0; i < inputs.length; i++) {
-    const [p, size, mtime] = inputs[i];
-    const now = fileStamp(p);
-    if (now === null || now[0] !== size || (mtime !== -1 && now[1] !== mtime)) return false;
+    const input: unknown = inputs[i];
+    if (!Array.isArray(input) || typeof input[0] !== "string" || typeof input[1] !== "number" || typeof input[2] !== "number") return "unknown";
+    const now = stat(input[0]);
+    if (typeof now === "string") return now === "ENOENT" || now === "ENOTDIR" ? "stale" : "unknown";
+    const mtime = input[2];
+    if (now[0] !== input[1]) return "stale";
+    if (mtime !== -1 && now[1] !== mtime) {
+      if (Math.abs(now[1] - mtime) >= 1) return "stale";
+      state = "near";
+    }
   }
-  return true;
+  return state;
 }
 
 /**
