@@ -1,24 +1,17 @@
 /**
  * The conformance battery through real nginx (proxy_pass, examples/deploy/nginx-proxy.conf) in
  * front of `tsgi serve --http`: TCP at the root, and a unix socket under a mount.
- * In CI a missing nginx is a failure (requirePeer).
+ * In CI a missing nginx is a failure (peer).
  */
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe } from "node:test";
 import { runBattery } from "../../src/testing/index.ts";
-import { requirePeer, stopAll } from "../support/process.ts";
-import { startNginx } from "./nginx.ts";
+import { peer, startNginx, stopAndRemove, tempDir } from "../support/peers.ts";
 import { BATTERY_APP, runtimeLimits, startTsgi } from "./serve.ts";
 
-const nginx = requirePeer("nginx", "nginx");
-const dir = mkdtempSync(join(tmpdir(), "tsgi-nginx-proxy-"));
-chmodSync(dir, 0o755);
-after(async () => {
-  await stopAll();
-  rmSync(dir, { recursive: true, force: true });
-});
+const nginx = peer("nginx");
+const dir = tempDir("nginx-proxy");
+after(() => stopAndRemove(dir));
 
 /** What nginx changes on the way, by design (each case is skipped with this reason). */
 const limits = runtimeLimits();
@@ -36,7 +29,7 @@ const variants = [
 ];
 
 for (const v of variants) {
-  describe(`battery: nginx proxy_pass → tsgi serve (${v.name})`, { skip: nginx === null ? "nginx not installed (apt-get install nginx)" : false }, () => {
+  describe(`battery: nginx proxy_pass → tsgi serve (${v.name})`, { skip: nginx.skip }, () => {
     let url = "";
     before(async () => {
       const sock = join(dir, `tsgi-${v.unix ? "u" : "t"}.sock`);
@@ -44,8 +37,8 @@ for (const v of variants) {
       if (v.mount) args.push("--mount", v.mount);
       const tsgi = await startTsgi(args);
       const backend = v.unix ? `unix:${sock}` : tsgi.urls[0].replace(/^http:\/\//, "");
-      const front = await startNginx(nginx!, dir, v.location, backend);
-      url = `http://127.0.0.1:${front.port}`;
+      // One site per nginx: any upstream name will do.
+      url = (await startNginx(nginx.bin, dir, "nginx-proxy.conf", { LOCATION: v.location, BACKEND: backend, NAME: "tsgi" })).baseUrl;
     });
     runBattery({ baseUrl: () => url, mount: v.mount, ...NGINX });
   });

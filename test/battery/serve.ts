@@ -29,6 +29,15 @@ export async function startTsgi(args: string[], listeners = 1, opts: SpawnOption
   }
 }
 
+/** Where `tsgi serve` runs the battery by itself: at the root, under a mount, and on a unix socket in `dir`. */
+export function serveVariants(dir: string): { name: string; args: string[]; mount?: string }[] {
+  return [
+    { name: "TCP, root", args: ["--http", "127.0.0.1:0"] },
+    { name: "TCP, mounted at /app", args: ["--http", "127.0.0.1:0", "--mount", "/app"], mount: "/app" },
+    { name: "unix socket, mounted at /deep/mount", args: ["--http", join(dir, "tsgi.sock"), "--mount", "/deep/mount"], mount: "/deep/mount" },
+  ];
+}
+
 /** `http://unix:/path` (how listeners print a unix socket) → the battery's `unix:/path`. */
 export function batteryUrl(url: string): string {
   return url.replace(/^https?:\/\/unix:/, "unix:");

@@ -4,13 +4,11 @@
  * the AUTHORIZER role through mod_authnz_fcgi (apache-fastcgi-authorizer.conf).
  */
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
-import { after, before, describe, test } from "node:test";
-import { runBattery } from "../../src/testing/battery/index.ts";
-import { requirePeer, stopAll } from "../support/process.ts";
-import { backend, BATTERY_APP, http, startApache, tempDir, type Front } from "./peers.ts";
+import { before, describe, test } from "node:test";
+import { BATTERY_APP, batteryThrough, environ, http, peer, peerSuite, startApache, type Front } from "../support/peers.ts";
+import { backend, SETUPS } from "./peers.ts";
 
-const apache = requirePeer("apache2", "apache2");
+const apache = peer("apache2");
 
 const APACHE = {
   capabilities: {
@@ -26,28 +24,17 @@ const APACHE = {
   },
 };
 
-describe("Apache mod_proxy_fcgi → tsgi", { skip: apache ? false : "apache2 not installed (apt-get install apache2)" }, () => {
-  const dir = apache ? tempDir() : "";
-  after(async () => {
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  for (const [transport, mount] of [["tcp", ""], ["unix", "/app"]] as const) {
-    describe(`battery over ${transport}, ${mount ? `mounted at ${mount}` : "at /"}`, () => {
-      let front: Front;
-      before(async () => {
-        const b = await backend(dir, transport, BATTERY_APP, ["--mount", mount || "/"]);
-        const url = b.tcp ? `fcgi://${b.addr}${mount ? "" : "/"}` : `unix:${b.addr}|fcgi://localhost${mount ? "" : "/"}`;
-        front = await startApache(apache!, dir, [["apache-fastcgi.conf", { LOCATION: mount || "/", BACKEND: url }]]);
-      });
-      runBattery({ baseUrl: () => front.baseUrl, mount, ...APACHE });
-      test("Apache logged no proxy error but the battery's deliberately failing responses", () => {
-        const lines = front.errorLog().split("\n").filter((l) => /proxy|\[error\]/.test(l) && !/throw|cl-short|close\/throw/.test(l));
-        assert.deepEqual(lines.filter((l) => !/AH01075|AH01070|AH01068/.test(l)), []);
-      });
+peerSuite("Apache mod_proxy_fcgi → tsgi", apache.skip, (dir) => {
+  batteryThrough(SETUPS, async ({ transport, mount }) => {
+    const b = await backend(dir, transport, BATTERY_APP, ["--mount", mount || "/"]);
+    const url = b.tcp ? `fcgi://${b.addr}${mount ? "" : "/"}` : `unix:${b.addr}|fcgi://localhost${mount ? "" : "/"}`;
+    return startApache(apache.bin, dir, [["apache-fastcgi.conf", { LOCATION: mount || "/", BACKEND: url }]]);
+  }, () => APACHE, (front) => {
+    test("Apache logged no proxy error but the battery's deliberately failing responses", () => {
+      const lines = front().errorLog().split("\n").filter((l) => /proxy|\[error\]/.test(l) && !/throw|cl-short|close\/throw/.test(l));
+      assert.deepEqual(lines.filter((l) => !/AH01075|AH01070|AH01068/.test(l)), []);
     });
-  }
+  });
 
   // TCP only: mod_authnz_fcgi takes its backend as fcgi://HOST:PORT/ and nothing else (its
   // FCGI_BACKEND_REGEX_STR); the unix-socket path is covered by the mod_proxy_fcgi battery above.
@@ -56,7 +43,7 @@ describe("Apache mod_proxy_fcgi → tsgi", { skip: apache ? false : "apache2 not
     before(async () => {
       const auth = await backend(dir, "tcp", "test/fastcgi/peer-app.ts:authorizer");
       const app = await backend(dir, "tcp", "test/fastcgi/peer-app.ts", ["--mount", "/"]);
-      front = await startApache(apache!, dir, [
+      front = await startApache(apache.bin, dir, [
         ["apache-fastcgi.conf", { LOCATION: "/", BACKEND: `fcgi://${app.addr}/` }],
         ["apache-fastcgi-authorizer.conf", { LOCATION: "/private", BACKEND: `fcgi://${auth.addr}/` }],
       ]);
@@ -69,9 +56,7 @@ describe("Apache mod_proxy_fcgi → tsgi", { skip: apache ? false : "apache2 not
       assert.equal(r.status, 401);
     });
     test("the right password: the request goes through to the app, as REMOTE_USER", async () => {
-      const r = await http(front, "GET", "/private/x", { authorization: "Basic " + Buffer.from("ann:secret").toString("base64") });
-      assert.equal(r.status, 200, r.body.toString());
-      const env = JSON.parse(r.body.toString()).env;
+      const env = await environ(front, "/private/x", { authorization: "Basic " + Buffer.from("ann:secret").toString("base64") });
       assert.equal(env.PATH_INFO, "/private/x");
       assert.equal(env.REMOTE_USER, "ann");
     });

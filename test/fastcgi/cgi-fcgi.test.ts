@@ -10,14 +10,14 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { runBattery } from "../../src/testing/battery/index.ts";
-import { killPidFile, requirePeer, stopAll, waitForPort } from "../support/process.ts";
+import { BATTERY_APP, batteryThrough, childEnv, peer, peerSuite, render, startApache, tempDir } from "../support/peers.ts";
+import { killPidFile, waitForPort } from "../support/process.ts";
 import { runtime } from "../support/runtime.ts";
-import { backend, BATTERY_APP, render, startApache, tempDir, tsgiFastcgi, type Front } from "./peers.ts";
+import { backend, tsgiFastcgi } from "./peers.ts";
 
-const apache = requirePeer("apache2", "apache2");
-const cgiFcgi = requirePeer("cgi-fcgi", "libfcgi-bin");
-const skip = !apache ? "apache2 not installed (apt-get install apache2)" : !cgiFcgi ? "cgi-fcgi not installed (apt-get install libfcgi-bin)" : false;
+const apache = peer("apache2");
+const cgiFcgi = peer("cgi-fcgi", "libfcgi-bin");
+const skip = apache.skip || cgiFcgi.skip;
 
 const CUT = "cgi-fcgi copies STDOUT to Apache as it arrives and exits at tsgi's invalid record; a CGI script has no way to mark its output cut, so Apache ends the chunked response normally and the partial body looks complete";
 const REFRAMED = "Apache sends CGI output chunked and drops the script's Content-Length";
@@ -35,7 +35,7 @@ const CGI_FCGI = {
     "error-throw-after-first-chunk": CUT,
     "error-content-length-short": CUT,
     "close-after-error": CUT,
-  } as Record<string, string>,
+  },
 };
 
 const SETUPS = [
@@ -51,40 +51,30 @@ const CGI_ENV = {
   REQUEST_METHOD: "POST", SCRIPT_NAME: "", PATH_INFO: "/echo", QUERY_STRING: "", REQUEST_URI: "/echo", CONTENT_TYPE: "text/plain", CONTENT_LENGTH: "5",
 };
 
-describe("Apache CGI → cgi-fcgi → tsgi", { skip }, () => {
-  const dir = skip ? "" : tempDir();
-  after(async () => {
-    await stopAll();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+peerSuite("Apache CGI → cgi-fcgi → tsgi", skip, (dir) => {
+  batteryThrough(SETUPS, async (s) => {
+    const b = await backend(dir, s.transport, BATTERY_APP, s.extra);
+    const folder = join(dir, `bridge-${s.transport}`);
+    mkdirSync(folder, { mode: 0o755 });
+    const script = join(folder, "cgi-fcgi-bridge.cgi");
+    writeFileSync(script, render("cgi-fcgi-bridge.cgi", { BACKEND: b.addr }));
+    chmodSync(script, 0o755);
+    return startApache(apache.bin, dir, [["apache-cgi-fcgi.conf", { PATTERN: s.mount ? `^${s.mount}(/.*)?$` : "^(/.*)", SCRIPT: script }]]);
+  }, (s) => {
+    if (s.mount) return CGI_FCGI;
+    const skip = { ...CGI_FCGI.skip, "path-repeated-slashes": "Apache merges repeated slashes when it maps the URL onto the script and splits PATH_INFO (MergeSlashes Off does not change that for CGI); with tsgi --mount the path comes from the raw REQUEST_URI (tested under /app)" };
+    return { capabilities: CGI_FCGI.capabilities, skip };
   });
-  for (const s of SETUPS) {
-    describe(`battery over ${s.transport}, ${s.mount ? `mounted at ${s.mount} (--mount)` : "at /"}`, () => {
-      let front: Front;
-      before(async () => {
-        const b = await backend(dir, s.transport, BATTERY_APP, [...s.extra]);
-        const folder = join(dir, `bridge-${s.transport}`);
-        mkdirSync(folder, { mode: 0o755 });
-        const script = join(folder, "cgi-fcgi-bridge.cgi");
-        writeFileSync(script, render("cgi-fcgi-bridge.cgi", { BACKEND: b.addr }));
-        chmodSync(script, 0o755);
-        front = await startApache(apache!, dir, [["apache-cgi-fcgi.conf", { PATTERN: s.mount ? `^${s.mount}(/.*)?$` : "^(/.*)", SCRIPT: script }]]);
-      });
-      const skips = { ...CGI_FCGI.skip };
-      if (!s.mount) skips["path-repeated-slashes"] = "Apache merges repeated slashes when it maps the URL onto the script and splits PATH_INFO (MergeSlashes Off does not change that for CGI); with tsgi --mount the path comes from the raw REQUEST_URI (tested under /app)";
-      runBattery({ baseUrl: () => front.baseUrl, mount: s.mount, capabilities: CGI_FCGI.capabilities, skip: skips });
-    });
-  }
 });
 
 // `cgi-fcgi -start -connect SOCKET APP` creates the socket, starts APP with it as fd 0 (libfcgi's
 // FCGI_LISTENSOCK_FILENO) and exits (after about 2 s): the spawn-fcgi way of starting a backend.
 const startSkip = skip || (runtime() === "bun" ? "Bun cannot adopt a listening socket on fd 0 (oven-sh/bun#36491)" : false);
 describe("cgi-fcgi -start: tsgi serving the socket it gets as fd 0", { skip: startSkip }, () => {
-  const dir = startSkip ? "" : tempDir();
+  const dir = tempDir("fcgi-start");
   const pidFile = join(dir, "tsgi.pid");
   const sock = join(dir, "app.sock");
   after(async () => {
-    if (!dir) return;
     killPidFile(pidFile);
     // Bounded: the process exits within its 2 s grace; wait for it so nothing is left behind.
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : 0;
@@ -97,14 +87,12 @@ describe("cgi-fcgi -start: tsgi serving the socket it gets as fd 0", { skip: sta
     const [cmd, args] = tsgiFastcgi(BATTERY_APP, undefined);
     const wrapper = join(dir, "run-tsgi");
     writeFileSync(wrapper, `#!/bin/sh\necho $$ > '${pidFile}'\nexec ${[cmd, ...args].map((a) => `'${a}'`).join(" ")}\n`, { mode: 0o755 });
-    const env = { ...process.env };
-    delete env.NODE_EXTRA_CA_CERTS;
-    const r = spawnSync(cgiFcgi!, ["-start", "-connect", sock, wrapper], { env, encoding: "utf8", timeout: 10_000 });
+    const r = spawnSync(cgiFcgi.bin, ["-start", "-connect", sock, wrapper], { env: childEnv(), encoding: "utf8", timeout: 10_000 });
     assert.equal(r.status, 0, `cgi-fcgi -start failed: ${r.stderr}`);
     await waitForPort({ path: sock }, 30_000);
   });
   test("cgi-fcgi -bind -connect: a POST answered as a CGI response, byte for byte", () => {
-    const r = spawnSync(cgiFcgi!, ["-bind", "-connect", sock], { env: CGI_ENV, input: "hello", timeout: 10_000 });
+    const r = spawnSync(cgiFcgi.bin, ["-bind", "-connect", sock], { env: CGI_ENV, input: "hello", timeout: 10_000 });
     assert.equal(r.status, 0, String(r.stderr));
     assert.equal(
       r.stdout.toString("latin1"),

@@ -3,13 +3,11 @@
  * connection, FCGI_KEEP_CONN, several requests multiplexed on one connection (ids 1, 3, ...).
  */
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
-import { after, before, describe, test } from "node:test";
-import { runBattery } from "../../src/testing/battery/index.ts";
-import { requirePeer, stopAll } from "../support/process.ts";
-import { backend, BATTERY_APP, http, startHaproxy, tempDir, type Front } from "./peers.ts";
+import { before, describe, test } from "node:test";
+import { BATTERY_APP, batteryThrough, http, peer, peerSuite, type Front } from "../support/peers.ts";
+import { backend, SETUPS, startHaproxy } from "./peers.ts";
 
-const haproxy = requirePeer("haproxy", "haproxy");
+const haproxy = peer("haproxy");
 
 const HAPROXY = {
   capabilities: {
@@ -21,27 +19,16 @@ const HAPROXY = {
   },
 };
 
-describe("HAProxy fcgi-app → tsgi", { skip: haproxy ? false : "haproxy not installed (apt-get install haproxy)" }, () => {
-  const dir = haproxy ? tempDir() : "";
-  after(async () => {
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  for (const [transport, mount] of [["tcp", ""], ["unix", "/app"]] as const) {
-    describe(`battery over ${transport}, ${mount ? `mounted at ${mount}` : "at /"}`, () => {
-      let front: Front;
-      before(async () => {
-        const b = await backend(dir, transport, BATTERY_APP);
-        front = await startHaproxy(haproxy!, dir, { MOUNT: mount, BACKEND: b.addr });
-      });
-      runBattery({ baseUrl: () => front.baseUrl, mount, ...HAPROXY });
-    });
-  }
+peerSuite("HAProxy fcgi-app → tsgi", haproxy.skip, (dir) => {
+  batteryThrough(SETUPS, async ({ transport, mount }) => {
+    const b = await backend(dir, transport, BATTERY_APP);
+    return startHaproxy(haproxy.bin, dir, { MOUNT: mount, BACKEND: b.addr });
+  }, () => HAPROXY);
   describe("multiplexing", () => {
     let front: Front;
     before(async () => {
       const b = await backend(dir, "tcp", "test/fastcgi/peer-app.ts");
-      front = await startHaproxy(haproxy!, dir, { MOUNT: "", BACKEND: b.addr });
+      front = await startHaproxy(haproxy.bin, dir, { MOUNT: "", BACKEND: b.addr });
     });
     test("40 concurrent requests over HAProxy's shared, multiplexed connections all answered right", async () => {
       const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => http(front, "POST", `/m${i}`, { "content-type": "text/plain" }, Buffer.alloc(i * 1000, 120))));

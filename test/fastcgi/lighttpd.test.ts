@@ -4,17 +4,16 @@
  * serves it. The battery at / over a unix socket and under a mount over TCP.
  */
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { runBattery } from "../../src/testing/battery/index.ts";
-import { freePort, requirePeer, stopAll } from "../support/process.ts";
+import { test } from "node:test";
+import { BATTERY_APP, batteryThrough, http, peer, peerSuite, type Setup } from "../support/peers.ts";
+import { freePort } from "../support/process.ts";
 import { runtime } from "../support/runtime.ts";
 import { cgi, once } from "./client.ts";
-import { BATTERY_APP, http, startLighttpd, tempDir, tsgiFastcgi, type Front } from "./peers.ts";
+import { startLighttpd, tsgiFastcgi } from "./peers.ts";
 
-const lighttpd = requirePeer("lighttpd", "lighttpd");
-const skip = !lighttpd ? "lighttpd not installed (apt-get install lighttpd)" : runtime() === "bun" ? "Bun cannot adopt a listening socket on fd 0 (oven-sh/bun#36491)" : false;
+const lighttpd = peer("lighttpd");
+const skip = lighttpd.skip || (runtime() === "bun" ? "Bun cannot adopt a listening socket on fd 0 (oven-sh/bun#36491)" : false);
 
 const LIGHTTPD = {
   capabilities: {
@@ -32,38 +31,30 @@ const LIGHTTPD = {
   },
 };
 
-describe("lighttpd mod_fastcgi spawning tsgi (fd 0)", { skip }, () => {
-  const dir = skip ? "" : tempDir();
-  after(async () => {
-    await stopAll();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-  for (const [transport, mount] of [["unix", ""], ["tcp", "/app"]] as const) {
-    describe(`battery over ${transport} (fd 0), ${mount ? `mounted at ${mount}` : "at /"}`, () => {
-      let front: Front;
-      let port = 0;
-      before(async () => {
-        const [cmd, args] = tsgiFastcgi(BATTERY_APP, undefined);
-        if (transport === "tcp") port = await freePort();
-        const bind = transport === "unix" ? `"socket" => "${join(dir, `lt${mount.replace("/", "-")}.sock`)}"` : `"host" => "127.0.0.1", "port" => ${port}`;
-        front = await startLighttpd(lighttpd!, dir, { LOCATION: mount || "/", BIND: bind, COMMAND: [cmd, ...args].join(" ") });
-        // lighttpd starts the backend itself: wait until it answers.
-        for (let i = 0; i < 100; i++) {
-          const r = await http(front, "GET", `${mount}/query?up`).catch(() => null);
-          if (r?.status === 200) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      });
-      runBattery({ baseUrl: () => front.baseUrl, mount, ...LIGHTTPD });
-      test("lighttpd logged no backend error", () => {
-        assert.doesNotMatch(front.errorLog(), /failed to start|connect.*failed|died/i);
-      });
-      if (transport === "tcp") {
-        test("the TCP socket lighttpd made is tsgi's (a FastCGI request straight to it)", async () => {
-          const r = await once({ host: "127.0.0.1", port }, cgi("/query?direct"));
-          assert.equal(r.stdout.toString("latin1"), "Status: 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\ncontent-length: 6\r\n\r\ndirect");
-        });
-      }
+peerSuite("lighttpd mod_fastcgi spawning tsgi (fd 0)", skip, (dir) => {
+  let port = 0;
+  const setups: Setup[] = [{ transport: "unix", mount: "" }, { transport: "tcp", mount: "/app" }];
+  batteryThrough(setups, async ({ transport, mount }) => {
+    const [cmd, args] = tsgiFastcgi(BATTERY_APP, undefined);
+    if (transport === "tcp") port = await freePort();
+    const bind = transport === "unix" ? `"socket" => "${join(dir, `lt${mount.replace("/", "-")}.sock`)}"` : `"host" => "127.0.0.1", "port" => ${port}`;
+    const front = await startLighttpd(lighttpd.bin, dir, { LOCATION: mount || "/", BIND: bind, COMMAND: [cmd, ...args].join(" ") });
+    // lighttpd starts the backend itself: wait until it answers.
+    for (let i = 0; i < 100; i++) {
+      const r = await http(front, "GET", `${mount}/query?up`).catch(() => null);
+      if (r?.status === 200) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return front;
+  }, () => LIGHTTPD, (front, { transport }) => {
+    test("lighttpd logged no backend error", () => {
+      assert.doesNotMatch(front().errorLog(), /failed to start|connect.*failed|died/i);
     });
-  }
+    if (transport === "tcp") {
+      test("the TCP socket lighttpd made is tsgi's (a FastCGI request straight to it)", async () => {
+        const r = await once({ host: "127.0.0.1", port }, cgi("/query?direct"));
+        assert.equal(r.stdout.toString("latin1"), "Status: 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\ncontent-length: 6\r\n\r\ndirect");
+      });
+    }
+  });
 });

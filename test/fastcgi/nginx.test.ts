@@ -5,14 +5,12 @@
  * socket, at / and under a mount: the conformance battery, then what is specific to nginx.
  */
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { after, before, describe, test } from "node:test";
-import { runBattery } from "../../src/testing/battery/index.ts";
-import { requirePeer, stopAll } from "../support/process.ts";
-import { backend, BATTERY_APP, http, startNginx, tempDir, type Front } from "./peers.ts";
+import { before, describe, test } from "node:test";
+import { assertEnv, BATTERY_APP, batteryThrough, environ, http, ignoredUploads, peer, peerSuite, startNginx, type Front } from "../support/peers.ts";
+import { backend } from "./peers.ts";
 
-const nginx = requirePeer("nginx", "nginx");
+const nginx = peer("nginx");
 
 const BUFFERED = "nginx buffers the response (fastcgi_buffering on), so an app failing mid-body gives the client an empty reply (tsgi makes nginx log an upstream error), never a cut 200";
 
@@ -36,47 +34,30 @@ const SETUPS = [
   { site: "nginx-fastcgi-keepalive.conf", transport: "tcp", mount: "/app", extra: ["--mount", "/app"] },
 ] as const;
 
-describe("nginx fastcgi_pass → tsgi", { skip: nginx ? false : "nginx not installed (apt-get install nginx)" }, () => {
-  const dir = nginx ? tempDir() : "";
-  after(async () => {
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  for (const s of SETUPS) {
-    describe(`battery: ${s.site} over ${s.transport}, ${s.mount ? `mounted at ${s.mount}${s.extra.length ? " (--mount)" : ""}` : "at /"}`, () => {
-      let front: Front;
-      before(async () => {
-        const b = await backend(dir, s.transport, BATTERY_APP, [...s.extra]);
-        front = await startNginx(nginx!, dir, s.site, { LOCATION: s.mount || "/", MOUNT: s.mount, BACKEND: b.tcp ? b.addr : `unix:${b.addr}` });
-      });
-      runBattery({ baseUrl: () => front.baseUrl, mount: s.mount, ...NGINX });
-      test("nginx logged no upstream error but the battery's deliberately failing responses", () => {
-        const lines = front.errorLog().split("\n").filter((l) => l && !/buffered to a temporary file/.test(l) && !/"GET [^"]*\/(throw\/after-chunk|cl-short|close\/throw\/)/.test(l));
-        assert.deepEqual(lines.filter((l) => /upstream|\[error\]|\[crit\]/.test(l)), []);
-      });
+peerSuite("nginx fastcgi_pass → tsgi", nginx.skip, (dir) => {
+  batteryThrough(SETUPS, async (s) => {
+    const b = await backend(dir, s.transport, BATTERY_APP, s.extra);
+    return startNginx(nginx.bin, dir, s.site, { LOCATION: s.mount || "/", MOUNT: s.mount, BACKEND: b.tcp ? b.addr : `unix:${b.addr}` }, "fastcgi_params");
+  }, () => NGINX, (front) => {
+    test("nginx logged no upstream error but the battery's deliberately failing responses", () => {
+      const lines = front().errorLog().split("\n").filter((l) => l && !/buffered to a temporary file/.test(l) && !/"GET [^"]*\/(throw\/after-chunk|cl-short|close\/throw\/)/.test(l));
+      assert.deepEqual(lines.filter((l) => /upstream|\[error\]|\[crit\]/.test(l)), []);
     });
-  }
+  });
 
   for (const site of ["nginx-fastcgi.conf", "nginx-fastcgi-keepalive.conf"]) {
     describe(`FastCGI specifics through ${site}`, () => {
       let front: Front;
       before(async () => {
         const b = await backend(dir, "tcp", "test/fastcgi/peer-app.ts");
-        front = await startNginx(nginx!, dir, site, { LOCATION: "/", MOUNT: "", BACKEND: b.addr });
+        front = await startNginx(nginx.bin, dir, site, { LOCATION: "/", MOUNT: "", BACKEND: b.addr }, "fastcgi_params");
       });
 
       test("environ: SCRIPT_NAME/PATH_INFO split by fastcgi_split_path_info, raw REQUEST_URI, no empty CONTENT_*", async () => {
-        const r = await http(front, "GET", "/a%20b/c?x=1&y=%2F");
-        assert.equal(r.status, 200);
-        const env = JSON.parse(r.body.toString()).env;
-        assert.equal(env.SCRIPT_NAME, "");
-        assert.equal(env.PATH_INFO, "/a b/c");
-        assert.equal(env.REQUEST_URI, "/a%20b/c?x=1&y=%2F");
-        assert.equal(env.QUERY_STRING, "x=1&y=%2F");
-        assert.equal("CONTENT_LENGTH" in env, false);
-        assert.equal("CONTENT_TYPE" in env, false);
-        assert.equal("HTTP_CONTENT_LENGTH" in env, false);
+        assertEnv(await environ(front, "/a%20b/c?x=1&y=%2F"), {
+          SCRIPT_NAME: "", PATH_INFO: "/a b/c", REQUEST_URI: "/a%20b/c?x=1&y=%2F", QUERY_STRING: "x=1&y=%2F",
+          CONTENT_LENGTH: undefined, CONTENT_TYPE: undefined, HTTP_CONTENT_LENGTH: undefined,
+        });
       });
 
       test("two Cookie headers reach the app as one HTTP_COOKIE (nginx 1.22 sends two params)", async () => {
@@ -112,12 +93,7 @@ describe("nginx fastcgi_pass → tsgi", { skip: nginx ? false : "nginx not insta
       });
 
       test("an app that ignores an 8 MB upload: 6 of 6 answered (drained, no RST, no 502)", async () => {
-        const body = Buffer.alloc(8 * 1024 * 1024, 1);
-        for (let i = 0; i < 6; i++) {
-          const r = await http(front, "POST", "/early", { "content-type": "application/octet-stream" }, body);
-          assert.equal(r.status, 202, `try ${i + 1}: ${r.body.toString().slice(0, 200)}`);
-          assert.equal(r.body.toString(), "early\n");
-        }
+        await ignoredUploads(front, "/early");
         assert.doesNotMatch(front.errorLog(), /reset by peer|prematurely|\[error\]/);
       });
 

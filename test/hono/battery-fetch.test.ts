@@ -5,30 +5,19 @@
  * a unix socket, as test/battery/node.test.ts does for the sync app.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runBattery } from "../../src/testing/index.ts";
-import { stopAll } from "../support/process.ts";
+import { stopAndRemove, tempDir } from "../support/peers.ts";
 import { ROOT, runtime } from "../support/runtime.ts";
-import { batteryUrl, runtimeLimits, startTsgi } from "../battery/serve.ts";
+import { batteryUrl, runtimeLimits, serveVariants, startTsgi } from "../battery/serve.ts";
 import { fetchRaw } from "../runtimes/client.ts";
 
 const APP = join(ROOT, "test/hono/fixtures/battery-fetch.ts");
-const dir = mkdtempSync(join(tmpdir(), "tsgi-hono-battery-"));
-after(async () => {
-  await stopAll();
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = tempDir("hono-battery");
+after(() => stopAndRemove(dir));
 
-const variants: { name: string; args: string[]; mount?: string }[] = [
-  { name: "TCP, root", args: ["--http", "127.0.0.1:0"] },
-  { name: "TCP, mounted at /app", args: ["--http", "127.0.0.1:0", "--mount", "/app"], mount: "/app" },
-  { name: "unix socket, mounted at /deep/mount", args: ["--http", join(dir, "tsgi.sock"), "--mount", "/deep/mount"], mount: "/deep/mount" },
-];
-
-for (const v of variants) {
+for (const v of serveVariants(dir)) {
   describe(`battery: a fetch app on tsgi serve (${runtime()}, ${v.name})`, () => {
     let url = "";
     before(async () => {

@@ -4,18 +4,19 @@
  * others start real processes through test/support/runtime.ts, so the runtime matrix reruns
  * this file under Bun and Deno.
  */
-import { rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { serve } from "../../adapters/node/index.ts";
 import app from "../../examples/hono-app.ts";
 import * as fcgi from "../fastcgi/peers.ts";
-import { freePort, requirePeer, start, stopAll, waitForPort } from "../support/process.ts";
+import { peer, startBackend, startNginx, stopAndRemove, tempDir } from "../support/peers.ts";
+import { freePort } from "../support/process.ts";
 import { ROOT, runtime, tsgiCommand } from "../support/runtime.ts";
 import * as uwsgi from "../uwsgi/peers.ts";
 import { honoChecks, type Carrier } from "./checks.ts";
 
 const APP = "examples/hono-app.ts";
-after(stopAll);
+const dir = tempDir("hono-carriers");
+after(() => stopAndRemove(dir));
 
 /** Register every check against a carrier that `setup` starts. */
 function carrier(name: string, setup: () => Promise<Carrier>, skip: string | false = false): void {
@@ -37,31 +38,21 @@ carrier("Hono app on tsgi/node (in process)", async () => {
 });
 
 carrier(`Hono app on tsgi serve --http (${runtime()})`, async () => {
-  const port = await freePort();
-  const [cmd, args] = tsgiCommand(["serve", `${ROOT}/${APP}`, "--http", `127.0.0.1:${port}`]);
-  const env = { ...process.env };
-  delete env.NODE_EXTRA_CA_CERTS;
-  start(cmd, args, { env, cwd: ROOT });
-  await waitForPort({ host: "127.0.0.1", port }, 30_000);
-  return { base: `http://127.0.0.1:${port}`, prefix: "", remoteAddr: "127.0.0.1" };
+  const addr = `127.0.0.1:${await freePort()}`;
+  await startBackend(tsgiCommand(["serve", `${ROOT}/${APP}`, "--http", addr]), addr);
+  return { base: `http://${addr}`, prefix: "", remoteAddr: "127.0.0.1" };
 });
 
-const nginx = requirePeer("nginx", "nginx");
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const nginx = peer("nginx");
 
 carrier(`Hono app behind nginx, FastCGI (${runtime()})`, async () => {
-  const dir = fcgi.tempDir();
-  dirs.push(dir);
   const b = await fcgi.backend(dir, "tcp", APP);
-  const front = await fcgi.startNginx(nginx!, dir, "nginx-fastcgi.conf", { LOCATION: "/", MOUNT: "", BACKEND: b.addr });
+  const front = await startNginx(nginx.bin, dir, "nginx-fastcgi.conf", { LOCATION: "/", MOUNT: "", BACKEND: b.addr }, "fastcgi_params");
   return { base: front.baseUrl, prefix: "", remoteAddr: "127.0.0.1" };
-}, nginx === null ? "nginx not installed (apt-get install nginx)" : false);
+}, nginx.skip);
 
 carrier(`Hono app behind nginx, uwsgi (${runtime()})`, async () => {
-  const dir = uwsgi.tempDir();
-  dirs.push(dir);
   const b = await uwsgi.backend(dir, "unix", APP);
-  const front = await uwsgi.startNginx(nginx!, dir, "/", b.pass);
+  const front = await startNginx(nginx.bin, dir, "nginx-uwsgi.conf", { LOCATION: "/", BACKEND: b.pass }, "uwsgi_params");
   return { base: front.baseUrl, prefix: "", remoteAddr: "127.0.0.1" };
-}, nginx === null ? "nginx not installed (apt-get install nginx)" : false);
+}, nginx.skip);

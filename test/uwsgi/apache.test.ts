@@ -3,15 +3,13 @@
  * examples/deploy/apache-uwsgi.conf), over TCP and a unix socket, at / and under a mount:
  * the conformance battery, then what is specific to uwsgi behind Apache.
  */
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
-import { runBattery, type BatteryOptions } from "../../src/testing/battery/index.ts";
-import { requirePeer, stopAll } from "../support/process.ts";
-import { backend, CORE_SKIPS, http, startApache, tempDir, UNIX_SKIPS, type Backend, type Front } from "./peers.ts";
+import type { BatteryOptions } from "../../src/testing/battery/index.ts";
+import { assertEnv, BATTERY_APP, batteryThrough, environ, http, ignoredUploads, peer, peerSuite, startApache, type Front } from "../support/peers.ts";
+import { backend, SETUPS, unixSkips, type Backend } from "./peers.ts";
 
-const apache = requirePeer("apache2", "apache2");
-const BATTERY_APP = "src/testing/battery/app.ts";
+const apache = peer("apache2");
 
 /** ProxyPass target for tsgi's address: `uwsgi://host:port/` or `unix:/path|uwsgi://localhost/`. */
 function proxyTarget(b: Backend, mount: string): string {
@@ -22,8 +20,7 @@ function proxyTarget(b: Backend, mount: string): string {
 /** What Apache in front makes impossible or different, with the reason. */
 function apacheSkips(transport: "tcp" | "unix", mount: string): Pick<BatteryOptions, "capabilities" | "skip"> {
   const skip: Record<string, string> = {
-    ...CORE_SKIPS,
-    ...(transport === "unix" ? UNIX_SKIPS : {}),
+    ...unixSkips(transport),
     "header-cookie-repeated": "Apache joins repeated Cookie headers with \", \" before mod_proxy_uwsgi sends HTTP_COOKIE; the app sees \"a=1, b=2\"",
     "error-throw-after-first-chunk": "mod_proxy_uwsgi ends the client's response normally when the backend resets mid-body, so a response without Content-Length cannot be marked cut short",
     "close-after-error": "mod_proxy_uwsgi ends the client's response normally when the backend resets mid-body (see error-throw-after-first-chunk)",
@@ -38,48 +35,30 @@ function apacheSkips(transport: "tcp" | "unix", mount: string): Pick<BatteryOpti
   };
 }
 
-describe("Apache mod_proxy_uwsgi → tsgi", { skip: apache ? false : "apache2 not installed (apt-get install apache2)" }, () => {
-  const dir = apache ? tempDir() : "";
-  after(async () => {
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
+peerSuite("Apache mod_proxy_uwsgi → tsgi", apache.skip, (dir) => {
+  batteryThrough(SETUPS, async ({ transport, mount }) => {
+    // mod_proxy_uwsgi sends SCRIPT_NAME and PATH_INFO itself; --mount makes tsgi take
+    // them from the raw REQUEST_URI instead (exact for /app itself and repeated slashes).
+    const b = await backend(dir, transport, BATTERY_APP, mount || undefined);
+    return startApache(apache.bin, dir, [["apache-uwsgi.conf", { LOCATION: mount || "/", BACKEND: proxyTarget(b, mount) }]]);
+  }, (s) => apacheSkips(s.transport, s.mount), (front) => {
+    test("Apache logged no error besides the battery's deliberate app failures", () => {
+      const lines = front().errorLog().split("\n").filter((l) => /:error\]|:crit\]/.test(l) && !/\/(throw\/|cl-short|cl-long|close\/throw)/.test(l));
+      assert.deepEqual(lines, []);
+    });
   });
-
-  for (const transport of ["tcp", "unix"] as const) {
-    for (const mount of ["", "/app"]) {
-      describe(`battery over ${transport}, ${mount ? `mounted at ${mount}` : "at /"}`, () => {
-        let front: Front;
-        before(async () => {
-          // mod_proxy_uwsgi sends SCRIPT_NAME and PATH_INFO itself; --mount makes tsgi take
-          // them from the raw REQUEST_URI instead (exact for /app itself and repeated slashes).
-          const b = await backend(dir, transport, BATTERY_APP, mount || undefined);
-          front = await startApache(apache!, dir, mount || "/", proxyTarget(b, mount));
-        });
-        runBattery({ baseUrl: () => front.baseUrl, mount, ...apacheSkips(transport, mount) });
-        test("Apache logged no error besides the battery's deliberate app failures", () => {
-          const lines = front.errorLog().split("\n").filter((l) => /:error\]|:crit\]/.test(l) && !/\/(throw\/|cl-short|cl-long|close\/throw)/.test(l));
-          assert.deepEqual(lines, []);
-        });
-      });
-    }
-  }
 
   describe("uwsgi specifics through Apache", () => {
     let front: Front;
     before(async () => {
       const b = await backend(dir, "tcp", "test/uwsgi/apps.ts:echo");
-      front = await startApache(apache!, dir, "/uw", proxyTarget(b, "/uw"));
+      front = await startApache(apache.bin, dir, [["apache-uwsgi.conf", { LOCATION: "/uw", BACKEND: proxyTarget(b, "/uw") }]]);
     });
 
     test("environ from mod_proxy_uwsgi: SCRIPT_NAME is the prefix, PATH_INFO the decoded rest, no proxy: prefix", async () => {
-      const r = await http(front, "GET", "/uw/a%20b/c?x=1", { authorization: "Basic dTpw" });
-      assert.equal(r.status, 200, r.body.toString());
-      const env = JSON.parse(r.body.toString()).env;
-      assert.equal(env.SCRIPT_NAME, "/uw");
-      assert.equal(env.PATH_INFO, "/a b/c");
-      assert.equal(env.REQUEST_URI, "/uw/a%20b/c?x=1");
-      assert.equal(env.QUERY_STRING, "x=1");
-      assert.equal(env.HTTP_AUTHORIZATION, "Basic dTpw", "mod_proxy_uwsgi passes Authorization");
+      const env = await environ(front, "/uw/a%20b/c?x=1", { authorization: "Basic dTpw" });
+      // HTTP_AUTHORIZATION: mod_proxy_uwsgi passes Authorization.
+      assertEnv(env, { SCRIPT_NAME: "/uw", PATH_INFO: "/a b/c", REQUEST_URI: "/uw/a%20b/c?x=1", QUERY_STRING: "x=1", HTTP_AUTHORIZATION: "Basic dTpw" });
       assert.ok(!String(env.SCRIPT_FILENAME ?? "").startsWith("proxy:"), `SCRIPT_FILENAME ${env.SCRIPT_FILENAME}`);
     });
 
@@ -96,12 +75,7 @@ describe("Apache mod_proxy_uwsgi → tsgi", { skip: apache ? false : "apache2 no
     });
 
     test("an app that ignores an 8 MB upload: 6 of 6 answered", async () => {
-      const body = Buffer.alloc(8 * 1024 * 1024, 1);
-      for (let i = 0; i < 6; i++) {
-        const r = await http(front, "POST", "/uw/early", { "content-type": "application/octet-stream" }, body);
-        assert.equal(r.status, 202, `try ${i + 1}: ${r.body.toString().slice(0, 200)}`);
-        assert.equal(r.body.toString(), "early\n");
-      }
+      await ignoredUploads(front, "/uw/early");
     });
   });
 });

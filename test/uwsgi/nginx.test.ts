@@ -3,20 +3,18 @@
  * over TCP and a unix socket, at / and under a mount: the conformance battery, then what is
  * specific to uwsgi behind nginx.
  */
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { connect } from "node:net";
-import { runBattery, type BatteryOptions } from "../../src/testing/battery/index.ts";
-import { requirePeer, stopAll } from "../support/process.ts";
-import { backend, CORE_SKIPS, http, startNginx, tempDir, UNIX_SKIPS, type Front } from "./peers.ts";
+import type { BatteryOptions } from "../../src/testing/battery/index.ts";
+import { assertEnv, BATTERY_APP, batteryThrough, environ, http, ignoredUploads, peer, peerSuite, startNginx, type Front } from "../support/peers.ts";
+import { backend, SETUPS, unixSkips } from "./peers.ts";
 
-const nginx = requirePeer("nginx", "nginx");
-const BATTERY_APP = "src/testing/battery/app.ts";
+const nginx = peer("nginx");
 
 /** What nginx in front makes impossible or different, with the reason. */
 function nginxSkips(transport: "tcp" | "unix", mount: string): Pick<BatteryOptions, "capabilities" | "skip"> {
-  const skip: Record<string, string> = { ...CORE_SKIPS, ...(transport === "unix" ? UNIX_SKIPS : {}) };
+  const skip = unixSkips(transport);
   const host = "Debian's uwsgi_params sends HTTP_HOST $host, without the port (its security workaround for $http_host)";
   for (const m of ["get", "post", "put", "patch", "delete", "options"]) skip[`environ-${m}`] = host;
   skip["error-throw-after-first-chunk"] = "nginx (uwsgi_buffering on) drops the bytes it buffered when the upstream resets, and a close-delimited uwsgi response has no other way to say it was cut short; the client does see a truncated response";
@@ -47,48 +45,30 @@ function unexpectedErrors(log: string): string[] {
   return log.split("\n").filter((l) => /\[(error|crit|alert|emerg)\]/.test(l) && !EXPECTED_ERRORS.test(l));
 }
 
-describe("nginx uwsgi_pass → tsgi", { skip: nginx ? false : "nginx not installed (apt-get install nginx)" }, () => {
-  const dir = nginx ? tempDir() : "";
-  after(async () => {
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
+peerSuite("nginx uwsgi_pass → tsgi", nginx.skip, (dir) => {
+  /** nginx with examples/deploy/nginx-uwsgi.conf, passing `location` to tsgi at `pass`. */
+  const startFront = (location: string, pass: string) => startNginx(nginx.bin, dir, "nginx-uwsgi.conf", { LOCATION: location, BACKEND: pass }, "uwsgi_params");
+  batteryThrough(SETUPS, async ({ transport, mount }) => {
+    const b = await backend(dir, transport, BATTERY_APP, mount || undefined);
+    return startFront(mount || "/", b.pass);
+  }, (s) => nginxSkips(s.transport, s.mount), (front) => {
+    test("nginx logged no error besides the battery's deliberate app failures", () => {
+      assert.deepEqual(unexpectedErrors(front().errorLog()), []);
+    });
   });
-
-  for (const transport of ["tcp", "unix"] as const) {
-    for (const mount of ["", "/app"]) {
-      describe(`battery over ${transport}, ${mount ? `mounted at ${mount}` : "at /"}`, () => {
-        let front: Front;
-        before(async () => {
-          const b = await backend(dir, transport, BATTERY_APP, mount || undefined);
-          front = await startNginx(nginx!, dir, mount || "/", b.pass);
-        });
-        runBattery({ baseUrl: () => front.baseUrl, mount, ...nginxSkips(transport, mount) });
-        test("nginx logged no error besides the battery's deliberate app failures", () => {
-          assert.deepEqual(unexpectedErrors(front.errorLog()), []);
-        });
-      });
-    }
-  }
 
   describe("uwsgi specifics through nginx", () => {
     let front: Front;
     before(async () => {
       const b = await backend(dir, "tcp", "test/uwsgi/apps.ts:echo");
-      front = await startNginx(nginx!, dir, "/", b.pass);
+      front = await startFront("/", b.pass);
     });
 
     test("environ from nginx's uwsgi_params: no SCRIPT_NAME, decoded PATH_INFO, raw REQUEST_URI, no empty CONTENT_*", async () => {
-      const r = await http(front, "GET", "/a%20b/c?x=1&y=%2F");
-      assert.equal(r.status, 200);
-      const env = JSON.parse(r.body.toString()).env;
-      assert.equal(env.SCRIPT_NAME, "");
-      assert.equal(env.PATH_INFO, "/a b/c");
-      assert.equal(env.REQUEST_URI, "/a%20b/c?x=1&y=%2F");
-      assert.equal(env.QUERY_STRING, "x=1&y=%2F");
-      assert.equal("CONTENT_LENGTH" in env, false);
-      assert.equal("CONTENT_TYPE" in env, false);
-      assert.equal(env.REMOTE_ADDR, "127.0.0.1");
-      assert.equal(env.SERVER_PROTOCOL, "HTTP/1.1");
+      assertEnv(await environ(front, "/a%20b/c?x=1&y=%2F"), {
+        SCRIPT_NAME: "", PATH_INFO: "/a b/c", REQUEST_URI: "/a%20b/c?x=1&y=%2F", QUERY_STRING: "x=1&y=%2F",
+        CONTENT_LENGTH: undefined, CONTENT_TYPE: undefined, REMOTE_ADDR: "127.0.0.1", SERVER_PROTOCOL: "HTTP/1.1",
+      });
     });
 
     test("a response without Content-Length arrives once, not double-chunked", async () => {
@@ -106,12 +86,7 @@ describe("nginx uwsgi_pass → tsgi", { skip: nginx ? false : "nginx not install
     });
 
     test("an app that ignores an 8 MB upload: 6 of 6 answered (drained, no RST, no 502)", async () => {
-      const body = Buffer.alloc(8 * 1024 * 1024, 1);
-      for (let i = 0; i < 6; i++) {
-        const r = await http(front, "POST", "/early", { "content-type": "application/octet-stream" }, body);
-        assert.equal(r.status, 202, `try ${i + 1}: ${r.body.toString().slice(0, 200)}`);
-        assert.equal(r.body.toString(), "early\n");
-      }
+      await ignoredUploads(front, "/early");
       assert.doesNotMatch(front.errorLog(), /reset by peer|prematurely/);
     });
 

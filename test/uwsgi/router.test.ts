@@ -3,15 +3,13 @@
  * examples/deploy/uwsgi-http-router.ini), a uwsgi client that relays our response bytes
  * verbatim: the conformance battery at / and under a mount, over TCP and a unix socket.
  */
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
-import { runBattery, type BatteryOptions } from "../../src/testing/battery/index.ts";
-import { requirePeer, stopAll } from "../support/process.ts";
-import { backend, CORE_SKIPS, http, startRouter, tempDir, UNIX_SKIPS, type Front } from "./peers.ts";
+import type { BatteryOptions } from "../../src/testing/battery/index.ts";
+import { assertEnv, BATTERY_APP, batteryThrough, environ, http, peer, peerSuite, type Front } from "../support/peers.ts";
+import { backend, SETUPS, startRouter, unixSkips } from "./peers.ts";
 
-const uwsgi = requirePeer("uwsgi", "uwsgi");
-const BATTERY_APP = "src/testing/battery/app.ts";
+const uwsgi = peer("uwsgi");
 
 /** What the router in front makes impossible or different, with the reason. */
 function routerSkips(transport: "tcp" | "unix"): Pick<BatteryOptions, "capabilities" | "skip"> {
@@ -23,8 +21,7 @@ function routerSkips(transport: "tcp" | "unix"): Pick<BatteryOptions, "capabilit
       continue100: "the router does not answer Expect: 100-continue itself",
     },
     skip: {
-      ...CORE_SKIPS,
-      ...(transport === "unix" ? UNIX_SKIPS : {}),
+      ...unixSkips(transport),
       "header-cookie-repeated": "the router joins repeated Cookie lines with \", \" into one HTTP_COOKIE var",
       "header-underscore-dropped": "the router passes header names containing _ (X_Forwarded_User arrives as HTTP_X_FORWARDED_USER); tsgi only sees the var name and cannot tell",
       "header-whitespace": "the router keeps trailing whitespace in header values",
@@ -34,42 +31,22 @@ function routerSkips(transport: "tcp" | "unix"): Pick<BatteryOptions, "capabilit
   };
 }
 
-describe("uWSGI HTTP router → tsgi", { skip: uwsgi ? false : "uwsgi not installed (apt-get install uwsgi)" }, () => {
-  const dir = uwsgi ? tempDir() : "";
-  after(async () => {
-    await stopAll();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  for (const transport of ["tcp", "unix"] as const) {
-    for (const mount of ["", "/app"]) {
-      describe(`battery over ${transport}, ${mount ? `mounted at ${mount}` : "at /"}`, () => {
-        let front: Front;
-        before(async () => {
-          // The router sends SCRIPT_NAME "" and the whole path: --mount does the split.
-          const b = await backend(dir, transport, BATTERY_APP, mount || undefined);
-          front = await startRouter(uwsgi!, dir, b.addr);
-        });
-        runBattery({ baseUrl: () => front.baseUrl, mount, ...routerSkips(transport) });
-      });
-    }
-  }
+peerSuite("uWSGI HTTP router → tsgi", uwsgi.skip, (dir) => {
+  batteryThrough(SETUPS, async ({ transport, mount }) => {
+    // The router sends SCRIPT_NAME "" and the whole path: --mount does the split.
+    const b = await backend(dir, transport, BATTERY_APP, mount || undefined);
+    return startRouter(uwsgi.bin, dir, b.addr);
+  }, (s) => routerSkips(s.transport));
 
   describe("uwsgi specifics through the router", () => {
     let front: Front;
     before(async () => {
       const b = await backend(dir, "tcp", "test/uwsgi/apps.ts:echo");
-      front = await startRouter(uwsgi!, dir, b.addr);
+      front = await startRouter(uwsgi.bin, dir, b.addr);
     });
 
     test("the router's vars: UWSGI_ROUTER=http, SCRIPT_NAME \"\", decoded PATH_INFO, raw REQUEST_URI", async () => {
-      const r = await http(front, "GET", "/a%20b/c?x=1");
-      assert.equal(r.status, 200);
-      const env = JSON.parse(r.body.toString()).env;
-      assert.equal(env.UWSGI_ROUTER, "http");
-      assert.equal(env.SCRIPT_NAME, "");
-      assert.equal(env.PATH_INFO, "/a b/c");
-      assert.equal(env.REQUEST_URI, "/a%20b/c?x=1");
+      assertEnv(await environ(front, "/a%20b/c?x=1"), { UWSGI_ROUTER: "http", SCRIPT_NAME: "", PATH_INFO: "/a b/c", REQUEST_URI: "/a%20b/c?x=1" });
     });
 
     test("our bytes reach the client verbatim: a real status line, no Transfer-Encoding, close-delimited", async () => {
