@@ -13,18 +13,23 @@ import { environFromScope, makeEnviron } from "../scope.ts";
 import type { AsyncApp, ErrorStream, Receive, SyncApp } from "../spec.ts";
 import { SendSink } from "./send-sink.ts";
 
+/** How a sync app is run: syncToAsync's options, and middleware's HandlerOptions build on them. */
 export interface SyncToAsyncOptions {
-  /** Bodies above this many bytes are kept in a temp file. Default 1 MiB. */
+  /** A sync app's request body above this many bytes is kept in a temp file. Default 1 MiB. */
   spillThreshold?: number;
-  /** Largest body read, in bytes; the server's own limit normally answers first. Default 1 GiB. */
+  /** Largest body passed to the app, in bytes; the server's own limit normally answers first. Default 1 GiB. */
   maxBody?: number;
+  /** Where a body above spillThreshold is kept. Default: the OS temp folder. */
   tmpDir?: string;
-  /** `tsgi.errors`. Default: stderr. */
+  /** `tsgi.errors` for sync apps. Default: stderr. */
   errors?: ErrorStream;
   /** One-line diagnostics (Content-Length overruns). Default: stderr. */
   log?: Log;
+  /** A sync app's `tsgi.multithread`. Default false. */
   multithread?: boolean;
+  /** A sync app's `tsgi.multiprocess`. Default false. */
   multiprocess?: boolean;
+  /** A sync app's `tsgi.run_once`. Default false. */
   runOnce?: boolean;
 }
 

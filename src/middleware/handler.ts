@@ -9,6 +9,7 @@
  */
 import { PipeSink } from "../bridges/pipe.ts";
 import { responseHeaders } from "../bridges/from-fetch.ts";
+import type { SyncToAsyncOptions } from "../bridges/sync-to-async.ts";
 import { streamBody } from "../bridges/to-fetch.ts";
 import { addHeaders, percentDecode, type CgiEnviron } from "../environ.ts";
 import { SpecError } from "../headers.ts";
@@ -22,19 +23,8 @@ import { makeEnviron, scopeFromEnviron } from "../scope.ts";
 import { type App, type AsyncApp, type ErrorStream, type FetchHandler, type FetchObject, type Header, type SyncApp } from "../spec.ts";
 import type { Handler, Req, Res } from "./types.ts";
 
-export interface HandlerOptions {
-  /** Sync apps' bodies above this many bytes are kept in a temp file. Default 1 MiB. */
-  spillThreshold?: number;
-  /** Largest body passed to the app. The server's own limit normally answers first. Default 1 GiB. */
-  maxBody?: number;
-  tmpDir?: string;
-  /** `tsgi.errors` for sync apps. Default: stderr. */
-  errors?: ErrorStream;
-  /** One-line diagnostics (Content-Length overruns). Default: stderr. */
-  log?: Log;
-  multithread?: boolean;
-  multiprocess?: boolean;
-  runOnce?: boolean;
+/** How appHandler runs an app: a sync app as syncToAsync does, plus what a fetch app needs. */
+export interface HandlerOptions extends SyncToAsyncOptions {
   /**
    * The URL path a fetch app sees: `"full"` (default) is SCRIPT_NAME + PATH_INFO, as on a
    * server; `"pathInfo"` is PATH_INFO alone, for apps mounted under a prefix (urlMap), since a
