@@ -2,10 +2,11 @@
  * The FastCGI listener: TCP, a unix socket, or a listening socket inherited as fd 0 (how
  * lighttpd `bin-path`, spawn-fcgi and mod_fcgid start backends: fcgi-spec §2.2).
  */
-import cluster from "node:cluster";
-import { chmodSync, lstatSync, unlinkSync } from "node:fs";
-import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { chmodSync } from "node:fs";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { formatTarget, type Gateway, type Listener, type ListenTarget, type Log } from "../../src/index.ts";
+// The http listener's binding steps (node:net, as here); the errors stay FastCGI's own.
+import { clearedStaleSocket, removeSocketFile, tryListen } from "../node/bind.ts";
 import { Connection } from "./connection.ts";
 import type { Context } from "./exchange.ts";
 
@@ -115,52 +116,18 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Fa
   return { url: formatTarget("fastcgi", shown), close };
 }
 
+/** Listen on `target`, replacing a stale socket file; the server's own errors, but an fd's explained. */
 async function bind(server: Server, target: ListenTarget): Promise<void> {
   try {
     await tryListen(server, target);
   } catch (err) {
-    // A socket file left by a dead process: nobody answers on it, so replace it (as PHP-FPM does).
-    if (!("path" in target) || (err as NodeJS.ErrnoException).code !== "EADDRINUSE" || !lstatSync(target.path).isSocket() || (await alive(target.path))) throw err;
-    unlinkSync(target.path);
+    if ("fd" in target) {
+      const e = err as NodeJS.ErrnoException;
+      throw new Error(`cannot serve FastCGI on fd ${target.fd} (${e.code ?? e.message}): it must be a listening socket, as lighttpd bin-path or spawn-fcgi pass; otherwise give an address (--fastcgi HOST:PORT or a socket path)`);
+    }
+    if (!(await clearedStaleSocket(target, err))) throw err;
     await tryListen(server, target);
   }
-}
-
-function tryListen(server: Server, target: ListenTarget): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const fail = (err: NodeJS.ErrnoException) => {
-      if ("fd" in target) {
-        reject(new Error(`cannot serve FastCGI on fd ${target.fd} (${err.code ?? err.message}): it must be a listening socket, as lighttpd bin-path or spawn-fcgi pass; otherwise give an address (--fastcgi HOST:PORT or a socket path)`));
-      } else reject(err);
-    };
-    server.once("error", fail);
-    const done = () => {
-      server.off("error", fail);
-      resolve();
-    };
-    if ("fd" in target) server.listen({ fd: target.fd }, done);
-    else if ("path" in target) server.listen(target.path, done);
-    else server.listen(target.port, target.host, done);
-  });
-}
-
-function alive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect(path);
-    probe.once("connect", () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once("error", () => resolve(false));
-  });
-}
-
-function removeSocketFile(path: string): void {
-  // In a node:cluster worker the primary owns the socket, still served by other workers.
-  if (cluster.isWorker) return;
-  try {
-    if (lstatSync(path).isSocket()) unlinkSync(path);
-  } catch { /* already gone */ }
 }
 
 function allowList(addrs: string[] | undefined): Set<string> | null {

@@ -1,4 +1,8 @@
-/** Binding a node:net-based server to a ListenTarget, with errors a person can act on. */
+/**
+ * Binding a node:net server to a ListenTarget: the http listener's bind (with errors a person
+ * can act on), and the steps the FastCGI and uwsgi listeners share with it (listening once,
+ * a stale unix socket, removing ours on close). Those two keep their own errors.
+ */
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import cluster from "node:cluster";
 import { connect, type Server } from "node:net";
@@ -9,15 +13,22 @@ export async function bind(server: Server, target: ListenTarget, protocol: strin
   try {
     await tryListen(server, target);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if ("path" in target && code === "EADDRINUSE" && isSocket(target.path) && !(await alive(target.path))) {
-      unlinkSync(target.path);
-      await tryListen(server, target);
-    } else {
-      throw new Error(`cannot listen on ${formatTarget(protocol, target)}: ${explain(code, err as Error, target)}`);
+    if (!(await clearedStaleSocket(target, err))) {
+      throw new Error(`cannot listen on ${formatTarget(protocol, target)}: ${explain((err as NodeJS.ErrnoException).code, err as Error, target)}`);
     }
+    await tryListen(server, target);
   }
   if ("path" in target && socketMode !== undefined) chmodSync(target.path, socketMode);
+}
+
+/**
+ * After a failed listen: true when `err` is a unix socket path in use by a file that a dead
+ * process left (a socket nobody answers on), which is now removed, so listening again can work.
+ */
+export async function clearedStaleSocket(target: ListenTarget, err: unknown): Promise<boolean> {
+  if (!("path" in target) || (err as NodeJS.ErrnoException).code !== "EADDRINUSE" || !isSocket(target.path) || (await alive(target.path))) return false;
+  unlinkSync(target.path);
+  return true;
 }
 
 function explain(code: string | undefined, err: Error, target: ListenTarget): string {
@@ -31,7 +42,8 @@ function explain(code: string | undefined, err: Error, target: ListenTarget): st
   }
 }
 
-function tryListen(server: Server, target: ListenTarget): Promise<void> {
+/** Listen on `target` once; rejects with the server's own error. `backlog`: node:net's default (511) when absent. */
+export function tryListen(server: Server, target: ListenTarget, backlog?: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const fail = (err: Error) => reject(err);
     server.once("error", fail);
@@ -39,9 +51,9 @@ function tryListen(server: Server, target: ListenTarget): Promise<void> {
       server.off("error", fail);
       resolve();
     };
-    if ("fd" in target) server.listen({ fd: target.fd }, done);
-    else if ("path" in target) server.listen(target.path, done);
-    else server.listen(target.port, target.host, done);
+    if ("fd" in target) server.listen({ fd: target.fd, backlog }, done);
+    else if ("path" in target) server.listen({ path: target.path, backlog }, done);
+    else server.listen({ host: target.host, port: target.port, backlog }, done);
   });
 }
 
@@ -53,7 +65,8 @@ function isSocket(path: string): boolean {
   }
 }
 
-function alive(path: string): Promise<boolean> {
+/** Whether a server answers on unix socket `path`. */
+export function alive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = connect(path);
     probe.once("connect", () => {

@@ -3,10 +3,12 @@
  * (`mod_proxy_uwsgi`) or uWSGI's HTTP router on TCP or a unix socket, one request per
  * connection, and hands each request to the Gateway.
  */
-import { createServer, connect, type Server, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import cluster from "node:cluster";
 import { chmodSync, existsSync, statSync, unlinkSync } from "node:fs";
 import { formatTarget, type Gateway, type Listener, type ListenTarget } from "../../src/index.ts";
+// The http listener's listen and socket probe (node:net, as here); the errors stay uwsgi's own.
+import { alive, tryListen } from "../node/bind.ts";
 import { MAX_VARS_SIZE } from "./codec.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 import { native, type RawHandle } from "./native.ts";
@@ -77,17 +79,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
     c.start(false);
   });
   if ("path" in target) await removeStaleSocket(target.path);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    const ready = () => {
-      server.off("error", reject);
-      resolve();
-    };
-    const backlog = options.backlog ?? 511;
-    if ("path" in target) server.listen({ path: target.path, backlog }, ready);
-    else if ("fd" in target) server.listen({ fd: target.fd, backlog }, ready);
-    else server.listen({ host: target.host, port: target.port, backlog }, ready);
-  });
+  await tryListen(server, target, options.backlog ?? 511);
   server.on("error", (err) => gateway.log(`uwsgi listener: ${err.message}`));
   const nat = options.portable === true ? null : native();
   if (nat !== null) {
@@ -148,14 +140,6 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
 async function removeStaleSocket(path: string): Promise<void> {
   // In a node:cluster worker the primary binds the socket, which other workers already serve on.
   if (cluster.isWorker || !existsSync(path) || !statSync(path).isSocket()) return;
-  const alive = await new Promise<boolean>((resolve) => {
-    const s = connect(path);
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-  if (alive) throw new Error(`uwsgi: another process is listening on ${path}`);
+  if (await alive(path)) throw new Error(`uwsgi: another process is listening on ${path}`);
   unlinkSync(path);
 }
