@@ -122,6 +122,19 @@ function requestInit(env: Record<string, string>, headers: Header[], body: BodyS
   return init;
 }
 
+/** A Response's headers as a list: hop-by-hop dropped, Set-Cookie lines kept apart. */
+export function responseHeaders(response: Response): Header[] {
+  const out: Header[] = [];
+  // Set-Cookie lines must stay apart; getSetCookie() is the one accessor that keeps them so.
+  const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : null;
+  response.headers.forEach((value, name) => {
+    if (HOP_BY_HOP.has(name) || (cookies !== null && name === "set-cookie")) return;
+    out.push([name, value]);
+  });
+  if (cookies !== null) for (const c of cookies) out.push(["set-cookie", c]);
+  return out;
+}
+
 export async function runFetch(
   app: FetchHandler | FetchObject, env: Record<string, string>, headers: Header[], body: BodySource,
   context: unknown, out: ResponseWriter, log: Log, label: string,
@@ -156,14 +169,7 @@ export async function runFetch(
       response.body?.cancel().catch(() => {});
       throw failedBody;
     }
-    const outHeaders: Header[] = [];
-    // Set-Cookie lines must stay apart; getSetCookie() is the one accessor that keeps them so.
-    const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : null;
-    response.headers.forEach((value, name) => {
-      if (HOP_BY_HOP.has(name) || (cookies !== null && name === "set-cookie")) return;
-      outHeaders.push([name, value]);
-    });
-    if (cookies !== null) for (const c of cookies) outHeaders.push(["set-cookie", c]);
+    const outHeaders = responseHeaders(response);
     validateHeaders(outHeaders);
     const status = response.status;
     const reason = response.statusText || reasonPhrase(status);

@@ -3,10 +3,10 @@
  * a tsgi async app. Servers already accept fetch apps directly; this bridge is for code that
  * wants the async form, such as ASGI-style middleware or an async-only host.
  */
-import { HOP_BY_HOP, SpecError } from "../headers.ts";
+import { SpecError } from "../headers.ts";
 import { asyncApp } from "../kind.ts";
-import type { AsyncApp, FetchHandler, FetchObject, Header, HttpScope, Receive } from "../spec.ts";
-import { urlSafe } from "../run-fetch.ts";
+import type { AsyncApp, FetchHandler, FetchObject, HttpScope, Receive } from "../spec.ts";
+import { responseHeaders, urlSafe } from "../run-fetch.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -54,17 +54,8 @@ export function requestFromScope(scope: HttpScope, receive: Receive, signal?: Ab
   return new Request(url, init);
 }
 
-/** A Response's headers as a list: hop-by-hop dropped, Set-Cookie lines kept apart. */
-export function responseHeaders(response: Response): Header[] {
-  const out: Header[] = [];
-  const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : null;
-  response.headers.forEach((value, name) => {
-    if (HOP_BY_HOP.has(name) || (cookies !== null && name === "set-cookie")) return;
-    out.push([name, value]);
-  });
-  if (cookies !== null) for (const c of cookies) out.push(["set-cookie", c]);
-  return out;
-}
+// The core's fetch runner and this bridge read a Response's headers alike.
+export { responseHeaders };
 
 export function fromFetch(handler: FetchHandler | FetchObject): AsyncApp {
   const call = typeof handler === "function"
