@@ -41,3 +41,19 @@ export function formatTarget(protocol: string, t: ListenTarget): string {
   if ("fd" in t) return `${protocol}://fd:${t.fd}`;
   return `${protocol}://${t.host.includes(":") ? `[${t.host}]` : t.host}:${t.port}`;
 }
+
+/**
+ * A listener's graceful close: `gentle` stops accepting and settles once in-flight requests are
+ * done; if it has not settled after `graceMs`, `force` cuts what is left, and the close ends
+ * when `force` has (whether it succeeds or fails).
+ */
+export async function closeWithin(graceMs: number, gentle: () => PromiseLike<unknown> | unknown, force: () => PromiseLike<unknown> | unknown): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const forced = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      void Promise.resolve(force()).then(() => resolve(), () => resolve());
+    }, graceMs);
+  });
+  await Promise.race([Promise.resolve(gentle()), forced]);
+  clearTimeout(timer);
+}

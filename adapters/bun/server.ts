@@ -13,6 +13,7 @@ import { lazyEnviron, type HeadMaker } from "../web/lazy-environ.ts";
 import { callApp, canPassThrough, passThrough } from "../web/native-fetch.ts";
 import { internalError, isAbort, RuntimeSink, type FetchSinkOptions } from "../web/sink.ts";
 import { bunGlobal, type BunServer } from "./types.ts";
+import { closeWithin } from "../../src/listener.ts";
 
 /** Bun.serve writes Content-Length and the reason phrase itself (see FetchSinkOptions). */
 const BUN_SINK: FetchSinkOptions = { framed: true };
@@ -128,18 +129,9 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
   return {
     url,
     close(graceMs = 30_000) {
-      return (closing ??= (async () => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        // stop(false) stops accepting and resolves when in-flight requests are done;
-        // past the grace period stop(true) cuts what is left.
-        const forced = new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            void Promise.resolve(server.stop(true)).then(resolve, resolve);
-          }, graceMs);
-        });
-        await Promise.race([Promise.resolve(server.stop(false)), forced]);
-        clearTimeout(timer);
-      })());
+      // stop(false) stops accepting and resolves when in-flight requests are done;
+      // past the grace period stop(true) cuts what is left.
+      return (closing ??= closeWithin(graceMs, () => server.stop(false), () => server.stop(true)));
     },
   };
 }

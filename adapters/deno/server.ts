@@ -13,6 +13,7 @@ import { lazyEnviron, type HeadMaker } from "../web/lazy-environ.ts";
 import { callApp, canPassThrough, passThrough } from "../web/native-fetch.ts";
 import { internalError, isAbort, RuntimeSink, type FetchSinkOptions } from "../web/sink.ts";
 import { denoGlobal, type DenoServeInfo } from "./types.ts";
+import { closeWithin } from "../../src/listener.ts";
 
 /** Deno.serve writes Content-Length itself, ignores statusText, and takes string bodies without a copy (see FetchSinkOptions). */
 const DENO_SINK: FetchSinkOptions = { framed: true, textBodies: true };
@@ -131,17 +132,9 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
   return {
     url,
     close(graceMs = 30_000) {
-      return (closing ??= (async () => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const forced = new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            for (const s of streaming) s.abort(new Error("server stopped"));
-            resolve();
-          }, graceMs);
-        });
-        await Promise.race([server.shutdown(), forced]);
-        clearTimeout(timer);
-      })());
+      return (closing ??= closeWithin(graceMs, () => server.shutdown(), () => {
+        for (const s of streaming) s.abort(new Error("server stopped"));
+      }));
     },
   };
 }
