@@ -21,7 +21,7 @@ if (env.GATEWAY_INTERFACE !== undefined || env.REQUEST_METHOD !== undefined) del
 
 // = LOADER_VERSION, BUN_FN_HEAD and BUN_PRAGMA in src/cli/loader.ts (test/cgi/cache.test.ts
 // fails when this front misses what cgi-run.ts stored).
-const VERSION = "tsgi-1.0.0-loader-4";
+const VERSION = "tsgi-1.0.0-loader-5";
 const FN_HEAD = "// tsgi-bun-fn";
 const ESM_HEAD = "// @bun";
 const STAMP = "// tsgi-inputs ";

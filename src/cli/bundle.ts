@@ -19,21 +19,22 @@ const PACKAGE_ROOT = resolve(here, COMPILED ? "../../.." : "../..");
  * (resolved from the app's folder, then from tsgi's own dependencies).
  */
 export async function bundleApp(path: string): Promise<{ code: string; inputs: Inputs }> {
-  return build({ entryPoints: [path] }, path, false);
+  return build({ entryPoints: [path] }, path);
 }
 
 /**
  * A self-contained CGI program: the app, everything it imports (packages too) and the CGI
- * runner in one module, so a warm start reads and compiles one file. Falls back to leaving
+ * runner in one file, so a warm start reads and compiles one file. Falls back to leaving
  * packages as imports when a package cannot be bundled.
  *
- * `bun`: a program for Bun, in one of two formats. "fn" when nothing is left to import (the
- * usual case): the code is the body of an async function, which cgi-run's Bun front compiles
- * and calls with `__tsgiRequire` (the front's import.meta.require) and `require` (the app's);
- * builtins (node:*, bun:*) become calls of __tsgiRequire, tsgi's own node:fs/os/path/url lazy
- * ones (lazyBuiltins). Compiling a function costs Bun ~3 ms less than importing the same code
- * as a module, and it can be compiled before the cache folder's ownership is confirmed (the
- * stat runs on Bun's thread pool meanwhile). Otherwise "esm", imported as a module.
+ * Formats: "fn" when nothing is left to import (the usual case): the code is the body of an
+ * async function, which cgi-run's front for the runtime (adapters/cgi/cgi-run-node.cjs,
+ * adapters/cgi/cgi-run-bun.js) compiles and calls with `__tsgiRequire` (the front's require)
+ * and `require` (the app's); builtins (node:*, bun:*) become calls of __tsgiRequire (on Bun,
+ * tsgi's own node:fs/os/path/url lazy ones: lazyBuiltins). No ES module is loaded on the warm path:
+ * on Node 20 the ESM loader alone costs ~15 ms of a ~80 ms start, and Bun compiles a function
+ * ~3 ms faster than it imports the same code. Otherwise an ES module: "esm" on Bun (with
+ * what the stand-ins call defined first), "node" on Node.
  */
 export async function bundleCgi(path: string, exportName: string, label: string, bun = false): Promise<{ code: string; inputs: Inputs; format: "fn" | "esm" | "node" }> {
   const runner = join(PACKAGE_ROOT, COMPILED ? "dist/adapters/cgi/run.js" : "adapters/cgi/run.ts");
@@ -45,15 +46,16 @@ export async function bundleCgi(path: string, exportName: string, label: string,
   ].join("\n");
   const stdin = { contents: entry, resolveDir: dirname(path), sourcefile: "cgi-entry.mjs", loader: "js" as const };
   for (const inline of [true, false]) {
+    // The stand-ins only pay on Bun, whose builtins cost milliseconds to load (Node's are in its snapshot).
     for (const lazyNow of bun ? [true, false] : [false]) {
       try {
-        const out = await build({ stdin }, path, inline, lazyNow, bun);
-        if (!bun) return { ...out, format: "node" };
+        const out = await build({ stdin }, path, { inline, lazy: lazyNow, fn: true, bun });
         // Strict, as the module it was built as.
         if (out.imports === 0 && !/\bimport\.meta\b/.test(out.code)) return { ...out, code: `"use strict";\n${out.code}`, format: "fn" };
         // Imports left (packages not inlined) or import.meta: a module, with what the stand-ins
         // and bundled CommonJS packages call defined first.
-        return { ...out, code: `var __tsgiRequire = import.meta.require;\n${inline ? requireBanner(path) + "\n" : ""}${out.code}`, format: "esm" };
+        if (bun) return { ...out, code: `var __tsgiRequire = import.meta.require;\n${inline ? requireBanner(path) + "\n" : ""}${out.code}`, format: "esm" };
+        return { ...(await build({ stdin }, path, { inline, lazy: false, fn: false, bun })), format: "node" };
       } catch (err) {
         // A package that cannot be bundled, or a tsgi import the lazy stand-ins lack: go plainer.
         if (!(err instanceof PackageError) && !(lazyNow && err instanceof LoadError)) throw err;
@@ -67,7 +69,20 @@ class PackageError extends Error {}
 
 const requireBanner = (path: string) => `import { createRequire as __tsgiCreateRequire } from "node:module"; const require = __tsgiCreateRequire(${JSON.stringify(pathToFileURL(path).href)});`;
 
-async function build(input: { entryPoints: string[] } | { stdin: { contents: string; resolveDir: string; sourcefile: string; loader: "js" } }, path: string, inlinePackages: boolean, lazy = false, bun = false): Promise<{ code: string; inputs: Inputs; imports: number }> {
+/**
+ * How a build treats imports. `inline`: packages bundled (else left as imports); `lazy`: tsgi's
+ * own node:fs/os/path/url stand-ins; `fn`: every builtin a __tsgiRequire call (the "fn" format);
+ * `bun`: Bun's own import.meta names kept too.
+ */
+interface BuildMode {
+  inline: boolean;
+  lazy: boolean;
+  fn: boolean;
+  bun: boolean;
+}
+
+async function build(input: { entryPoints: string[] } | { stdin: { contents: string; resolveDir: string; sourcefile: string; loader: "js" } }, path: string, mode: BuildMode = { inline: false, lazy: false, fn: false, bun: false }): Promise<{ code: string; inputs: Inputs; imports: number }> {
+  const { inline: inlinePackages, lazy, fn, bun } = mode;
   const esbuild = await import("esbuild");
   const result = await esbuild.build({
     ...input,
@@ -79,9 +94,9 @@ async function build(input: { entryPoints: string[] } | { stdin: { contents: str
     metafile: true,
     logLevel: "silent",
     // CommonJS packages bundled into an ES module still call require() for builtins.
-    // (On Bun the front passes that `require`, and builtins are __tsgiRequire calls.)
-    banner: inlinePackages && !bun ? { js: requireBanner(path) } : undefined,
-    plugins: [...(lazy ? [lazyBuiltins()] : []), ...(bun ? [bunBuiltins()] : []), resolvePackages(inlinePackages), keepFileLocations(bun)],
+    // (In the "fn" format the front passes that `require`, and builtins are __tsgiRequire calls.)
+    banner: inlinePackages && !fn ? { js: requireBanner(path) } : undefined,
+    plugins: [...(lazy ? [lazyBuiltins()] : []), ...(fn ? [requireBuiltins()] : []), resolvePackages(inlinePackages), keepFileLocations(bun)],
   }).catch((err: { errors?: { text: string; location?: { file: string; line: number } | null; pluginName?: string }[] }) => {
     const e = err.errors?.[0];
     const where = e?.location ? `${e.location.file}:${e.location.line}: ` : "";
@@ -306,11 +321,11 @@ function lazyBuiltins(): Plugin {
 }
 
 /**
- * In Bun's build, every other import of a builtin (node:*, bun:*, `bun`, bare `fs`...), by the
- * app or a package, becomes a CommonJS stand-in calling __tsgiRequire (Bun's require), so the
- * program imports nothing and can run as a function (bundleCgi's "fn" format).
+ * In an "fn" build, every other import of a builtin (node:*, bun:*, `bun`, bare `fs`...), by
+ * the app or a package, becomes a CommonJS stand-in calling __tsgiRequire (the front's
+ * require), so the program imports nothing and can run as a function (bundleCgi's "fn" format).
  */
-function bunBuiltins(): Plugin {
+function requireBuiltins(): Plugin {
   const builtins = new Set(builtinModules);
   return {
     name: "tsgi-bun-builtins",

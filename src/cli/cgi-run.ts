@@ -18,7 +18,7 @@
  * start); Node gets its builtins, free there, through `require`.
  */
 import { createRequire } from "node:module";
-import { appFile, BUN_FN_HEAD, BUN_PRAGMA, cacheKey, findCached, importable, LOADER_VERSION, LoadError, parseAppSpec, runtime, storeCached } from "./loader.ts";
+import { appFile, BUN_FN_HEAD, BUN_PRAGMA, cacheKey, findCached, importable, LOADER_VERSION, LoadError, NODE_FN_HEAD, parseAppSpec, runtime, storeCached } from "./loader.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -67,7 +67,8 @@ async function main(argv: string[]): Promise<void> {
       const { code, inputs, format } = await bundleCgi(path, exportName, file, runtime === "bun");
       // Bun's copies start with a line saying which kind they are: `// @bun` tells Bun a module
       // needs no transpiling (esbuild's output is plain JavaScript). Hence `runtime` in the key.
-      const stored = storeCached(name, code, inputs, format === "fn" ? BUN_FN_HEAD : format === "esm" ? BUN_PRAGMA : "");
+      const head = format === "fn" ? (runtime === "bun" ? BUN_FN_HEAD : NODE_FN_HEAD) : format === "esm" ? BUN_PRAGMA : "";
+      const stored = storeCached(name, code, inputs, head);
       program = stored.file;
       const dir = program.slice(0, program.lastIndexOf("/"));
       if (stored.temporary) process.once("exit", () => require("node:fs").rmSync(dir, { recursive: true, force: true }));
@@ -83,10 +84,24 @@ async function main(argv: string[]): Promise<void> {
     }
     // The bundle serves the request and exits.
     if (runtime === "bun") await runBun(program, path);
-    else await import(importable(program));
+    else await runNode(program, path);
   } catch (err) {
     fail(err instanceof LoadError ? err.message : `app file ${label} failed to load: ${err instanceof Error ? err.stack : String(err)}`);
   }
+}
+
+/**
+ * Run Node's cached program: a NODE_FN_HEAD one through the Node front's runProgram (the
+ * `cgi-run` command, adapters/cgi/cgi-run-node.cjs, runs its warm path the same way), any
+ * other as the ES module it is.
+ */
+async function runNode(program: string, app: string): Promise<void> {
+  const front = new URL(`${import.meta.url.includes("/dist/src/cli/") ? "../../.." : "../.."}/adapters/cgi/cgi-run-node.cjs`, import.meta.url);
+  const { fileURLToPath } = require("node:url") as typeof import("node:url");
+  const { runProgram } = require(fileURLToPath(front)) as { runProgram(file: string, app: string): Promise<void> | false };
+  const ran = runProgram(program, app);
+  if (ran === false) await import(importable(program));
+  else await ran;
 }
 
 type Program = (tsgiRequire: unknown, require: unknown) => Promise<void>;

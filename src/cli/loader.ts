@@ -25,8 +25,8 @@ export function importable(path: string): string {
 }
 
 /** Part of every cache key: a new tsgi version never reuses an old build. */
-// adapters/cgi/cgi-run-bun.js repeats it (test/cgi/cache.test.ts checks that they agree).
-export const LOADER_VERSION = "tsgi-1.0.0-loader-4";
+// adapters/cgi/cgi-run-bun.js and cgi-run-node.cjs repeat it (test/cgi/cache.test.ts checks that they agree).
+export const LOADER_VERSION = "tsgi-1.0.0-loader-5";
 
 /** A user-facing load failure: the CLI prints `message` alone and exits non-zero. */
 export class LoadError extends Error {
@@ -168,14 +168,16 @@ export const STAMP = "// tsgi-inputs ";
 export const BUN_PRAGMA = "// @bun\n";
 /** First line of a Bun build that is the body of an async function, not a module (bundleCgi's "fn"). */
 export const BUN_FN_HEAD = "// tsgi-bun-fn\n";
-const isHead = (line: string) => line === BUN_PRAGMA || line === BUN_FN_HEAD;
+/** The same for Node: adapters/cgi/cgi-run-node.cjs runs it with no ES module loaded. */
+export const NODE_FN_HEAD = "// tsgi-node-fn\n";
+const isHead = (line: string) => line === BUN_PRAGMA || line === BUN_FN_HEAD || line === NODE_FN_HEAD;
 // The stamp line is JSON with \u escapes for non-ASCII (see storeCached), so Latin-1 is exact.
 const latin1 = new TextDecoder("latin1");
 
 /**
  * The cached build named `name` (`<key>.mjs`) if one of the cache folders has it and every
  * input it was built from is unchanged; else null. The stamp is the file's first line (after
- * BUN_PRAGMA or BUN_FN_HEAD, if any), so a build and its stamp are one file, replaced atomically.
+ * BUN_PRAGMA, BUN_FN_HEAD or NODE_FN_HEAD, if any), so a build and its stamp are one file, replaced atomically.
  */
 export async function findCached(name: string): Promise<string | null> {
   if (Bun !== undefined) return findCachedBun(Bun, name);
@@ -246,7 +248,7 @@ function lineAt(fd: number, at: number): { line: string; next: number } {
   }
 }
 
-/** The stamp line of the cache entry open as `fd`: its first line, or its second after BUN_PRAGMA or BUN_FN_HEAD. */
+/** The stamp line of the cache entry open as `fd`: its first line, or its second after a head (isHead). */
 export function stampLine(fd: number): string {
   const first = lineAt(fd, 0);
   return isHead(first.line + "\n") ? lineAt(fd, first.next).line : first.line;

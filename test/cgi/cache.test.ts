@@ -24,9 +24,10 @@ describe("cgi-run cache", { skip: deno }, () => {
   let hook: string;
   before(() => {
     stage = makeStage();
-    // Lists every CommonJS module Node loaded (esbuild's JS API is one) when the process exits.
+    // Lists every CommonJS module Node loaded (esbuild's JS API is one) and its own internal
+    // modules (internal/modules/esm/loader once an ES module was loaded) when the process exits.
     hook = join(stage.root, "modules-hook.cjs");
-    writeFileSync(hook, `process.on("exit", () => { if (process.env.MODULES_OUT) require("fs").writeFileSync(process.env.MODULES_OUT, Object.keys(require.cache).join("\\n")); });\n`);
+    writeFileSync(hook, `process.on("exit", () => { if (process.env.MODULES_OUT) require("fs").writeFileSync(process.env.MODULES_OUT, Object.keys(require.cache).concat(process.moduleLoadList).join("\\n")); });\n`);
     chmodSync(hook, 0o644);
   });
   after(() => stage.remove());
@@ -46,8 +47,8 @@ describe("cgi-run cache", { skip: deno }, () => {
     const entries = readdirSync(cache).filter((f) => f.endsWith(".mjs"));
     assert.equal(entries.length, 1);
     const entry = join(cache, entries[0]);
-    // Bun's copy is the body of a function its front compiles (bundleCgi's "fn" format).
-    assert.match(readFileSync(entry, "latin1").slice(0, 40), node ? /^\/\/ tsgi-inputs \[/ : /^\/\/ tsgi-bun-fn\n\/\/ tsgi-inputs \[/);
+    // The body of a function cgi-run's front compiles (bundleCgi's "fn" format).
+    assert.match(readFileSync(entry, "latin1").slice(0, 40), node ? /^\/\/ tsgi-node-fn\n\/\/ tsgi-inputs \[/ : /^\/\/ tsgi-bun-fn\n\/\/ tsgi-inputs \[/);
     const filled = statSync(entry).mtimeMs;
     // Bun writes what it transpiles to this cache: the front's hit transpiles nothing (a
     // fallback to cgi-run.ts would add its TypeScript there).
@@ -55,6 +56,9 @@ describe("cgi-run cache", { skip: deno }, () => {
     const warm = await runWith("warm.ts", { ...env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: piles });
     assert.equal(warm.status, 0, warm.stderr);
     if (node) assert.doesNotMatch(readFileSync(out, "utf8"), /esbuild/, "a warm start must not load esbuild");
+    // Node's front (adapters/cgi/cgi-run-node.cjs) runs the program with no ES module loaded:
+    // Node 20's ESM loader alone costs ~15 ms, and a fallback to dist/src/cli/cgi-run.js needs it.
+    if (node) assert.doesNotMatch(readFileSync(out, "utf8"), /internal\/modules\/esm\/loader/, "a warm start must load no ES module");
     if (bun) assert.deepEqual(existsSync(piles) ? readdirSync(piles) : [], [], "Bun's warm start must transpile nothing");
     assert.equal(statSync(entry).mtimeMs, filled, "a warm start must not rebuild");
     assert.deepEqual(warm.stdout, cold.stdout);
@@ -111,7 +115,7 @@ describe("cgi-run cache", { skip: deno }, () => {
       // Replace the cached code (stamp kept): what someone able to swap the folder would plant.
       const entry = join(real, readdirSync(real).find((f) => f.endsWith(".mjs"))!);
       const lines = readFileSync(entry, "latin1").split("\n");
-      const keep = lines[0] === "// @bun" || lines[0] === "// tsgi-bun-fn" ? 2 : 1;
+      const keep = lines[0] === "// @bun" || lines[0] === "// tsgi-bun-fn" || lines[0] === "// tsgi-node-fn" ? 2 : 1;
       writeFileSync(entry, lines.slice(0, keep).join("\n") + `\nprocess.stdout.write("Status: 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nplanted");\n`);
       const control = await runWith(name, env);
       assert.equal(splitResponse(control.stdout).body.toString(), "planted", "the cache is trusted in its own folder");
@@ -125,7 +129,7 @@ describe("cgi-run cache", { skip: deno }, () => {
     });
   }
 
-  test("Bun: the front and src/cli/cgi-run.ts find each other's entries (same key, same format)", { skip: bun ? false : "Bun's front only" }, async () => {
+  test("the front and src/cli/cgi-run.ts find each other's entries (same key, same format)", async () => {
     stage.app("both.ts", join(FIXTURES, "kinds.ts"), "sync");
     const cache = join(stage.root, "cache-both");
     const env = { PATH: stage.path, ...cgiEnv("both.ts", "/env"), TSGI_CACHE_DIR: cache };
@@ -134,12 +138,17 @@ describe("cgi-run cache", { skip: deno }, () => {
     assert.equal(cold.status, 0, cold.stderr);
     const entry = join(cache, readdirSync(cache)[0]);
     const before = statSync(entry);
+    // What a fallback to cgi-run.ts would leave: Bun transpiles its TypeScript into this
+    // folder; Node loads its ES module loader (listed by the hook).
     const piles = join(stage.root, "bun-transpiled-both");
-    const warm = await runCgiRun(file, { env: { ...env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: piles } });
+    const out = join(stage.root, "modules-both.txt");
+    const watch: Record<string, string> = bun ? { BUN_RUNTIME_TRANSPILER_CACHE_PATH: piles } : { NODE_OPTIONS: `--require ${hook}`, MODULES_OUT: out };
+    const warm = await runCgiRun(file, { env: { ...env, ...watch } });
     assert.equal(warm.status, 0, warm.stderr);
     assert.deepEqual(warm.stdout, cold.stdout);
     assert.equal(statSync(entry).ino, before.ino, "the front used cgi-run.ts's entry");
-    assert.deepEqual(existsSync(piles) ? readdirSync(piles) : [], [], "the front did not fall back to cgi-run.ts");
+    if (bun) assert.deepEqual(existsSync(piles) ? readdirSync(piles) : [], [], "the front did not fall back to cgi-run.ts");
+    else assert.doesNotMatch(readFileSync(out, "utf8"), /internal\/modules\/esm\/loader/, "the front did not fall back to cgi-run.ts");
     const again = await runCgiRun(file, { env, ts: true });
     assert.deepEqual(again.stdout, cold.stdout);
     assert.equal(statSync(entry).ino, before.ino, "cgi-run.ts used its entry");

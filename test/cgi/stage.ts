@@ -11,11 +11,14 @@ import { entryCommand, ROOT, runtime } from "../support/runtime.ts";
 
 /** Bun's cgi-run front (docs/cgi.md), which falls back to src/cli/cgi-run.ts on a cache miss. */
 export const BUN_FRONT = join(ROOT, "adapters/cgi/cgi-run-bun.js");
+/** Node's: the `cgi-run` command itself (package.json "bin"), which falls back to dist/src/cli/cgi-run.js. */
+export const NODE_FRONT = join(ROOT, "adapters/cgi/cgi-run-node.cjs");
 
-/** The command that runs cgi-run on the runtime under test (under Bun: its front). */
+/** The command that runs cgi-run on the runtime under test (under Bun and Node: its front). */
 export function cgiRunCommand(args: string[]): [string, string[]] {
   const [cmd, rest] = entryCommand("cgi-run", args);
-  return runtime() === "bun" ? [cmd, [BUN_FRONT, ...rest.slice(1)]] : [cmd, rest];
+  const rt = runtime();
+  return rt === "bun" ? [cmd, [BUN_FRONT, ...rest.slice(1)]] : rt === "node" ? [cmd, [NODE_FRONT, ...rest.slice(1)]] : [cmd, rest];
 }
 
 export const IS_ROOT = process.getuid?.() === 0;
