@@ -41,8 +41,8 @@ mkdir -p "$TSGI"
 cp -r dist src adapters package.json "$TSGI/"
 ln -s "$ROOT/node_modules" "$TSGI/node_modules"
 chmod -R a+rX "$TSGI"
-chmod 755 "$TSGI/dist/src/cli/cgi-run.js"
-ln -s "$TSGI/dist/src/cli/cgi-run.js" "$BIN/cgi-run"
+chmod 755 "$TSGI/adapters/cgi/cgi-run-node.cjs"
+ln -s "$TSGI/adapters/cgi/cgi-run-node.cjs" "$BIN/cgi-run"  # package.json's "bin"
 WEBUSER=
 if [ "$(id -u)" = 0 ]; then WEBUSER=www-data; chown "$WEBUSER:" "$CACHE" "$RUN/apache"; fi
 subst() { sed -e "s|@ROOT@|$TSGI|g" -e "s|@BUN@|$BUN|g" -e "s|@CACHE@|$CACHE|g" "$1" >"$2"; }
