@@ -11,6 +11,14 @@
 # Besides req/s, each run records the server's CPU time per request (utime+stime of its whole
 # process group, from /proc): the cost tsgi adds, whoever else is busy on the machine.
 #
+# PIN=1 (set by a suite of single-process servers, before sourcing): every server runs on CPU 1
+# and wrk (one thread) on CPU 0. This VM's CPUs switch, for seconds to tens of seconds at a
+# time, between two speeds: 2 s windows of one node:http hello server cost ~22 or ~43 µs of CPU
+# per request, nothing in between (2026-12-05). With servers free to move, a pair could set one
+# server on a fast CPU against the other on a slow one; sharing one CPU, the two runs of a pair
+# mostly see the same state (tsgi-sync / node-http pairs: 0.91-0.99 pinned, 0.57-1.22
+# unpinned, the same day). Needs `taskset` (util-linux) and two CPUs; PIN=0 turns it off.
+#
 # A suite sets SUITE, calls bench_init, starts servers with `bg NAME CMD...` (each in its own
 # session, so its process group is its PID), sets URL[NAME] (what wrk loads) and, for a server
 # behind a front, GROUP[NAME] (whose CPU counts), waits with wait_hello, then calls block.
@@ -19,6 +27,12 @@ set -euo pipefail
 if [ "${BENCH_QUICK:-0}" = 1 ]; then ROUNDS=1 DURATION=1s WARMUP=1s
 else ROUNDS=${ROUNDS:-6} DURATION=${DURATION:-4s} WARMUP=${WARMUP:-4s}; fi
 CONNS=${CONNS:-50}
+PIN=${PIN:-0}
+if [ "$PIN" = 1 ] && { [ "$(nproc)" -lt 2 ] || ! command -v taskset >/dev/null; }; then
+  echo "bench: PIN=1 needs taskset (util-linux) and 2 CPUs; running unpinned" >&2; PIN=0
+fi
+SERVER_ON=() LOAD_ON=() WRK_THREADS=2
+if [ "$PIN" = 1 ]; then SERVER_ON=(taskset -c 1) LOAD_ON=(taskset -c 0) WRK_THREADS=1; fi
 HZ=$(getconf CLK_TCK)
 declare -A URL GROUP PORT
 PIDS=()
@@ -60,7 +74,7 @@ free_ports() {
 # output in $RUN/NAME.log. GROUP[NAME] defaults to it.
 bg() {
   local name=$1; shift
-  setsid "$@" >"$RUN/$name.log" 2>&1 </dev/null &
+  setsid "${SERVER_ON[@]}" "$@" >"$RUN/$name.log" 2>&1 </dev/null &
   PIDS+=($!)
   GROUP[$name]=$!
 }
@@ -99,7 +113,7 @@ cpu_ticks() {  # utime + stime (clock ticks) of every process in group $1
 measure() {
   local out line t0 t1 group=${GROUP[$1]}
   t0=$(cpu_ticks "$group")
-  out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "${URL[$1]}")
+  out=$("${LOAD_ON[@]}" wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" --latency "${URL[$1]}")
   t1=$(cpu_ticks "$group")
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "$SUITE: $1 had errors:" >&2; grep "Non-2xx\|Socket errors" <<<"$out" >&2; fi
   line=$(awk -v ticks=$((t1 - t0)) -v hz="$HZ" '/requests in/ {n=$1} /Requests\/sec/ {rps=$2} /^ +99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
@@ -114,8 +128,8 @@ block() {
   local b=${#BLOCKS[@]} r
   BLOCKS+=("$1 $2 $3")
   echo "block $((b + 1)): $1 vs $2"
-  wrk -t2 -c"$CONNS" -d"$WARMUP" "${URL[$2]}" >/dev/null
-  wrk -t2 -c"$CONNS" -d"$WARMUP" "${URL[$1]}" >/dev/null
+  "${LOAD_ON[@]}" wrk -t"$WRK_THREADS" -c"$CONNS" -d"$WARMUP" "${URL[$2]}" >/dev/null
+  "${LOAD_ON[@]}" wrk -t"$WRK_THREADS" -c"$CONNS" -d"$WARMUP" "${URL[$1]}" >/dev/null
   for r in $(seq "$ROUNDS"); do
     if [ $((r % 2)) = 1 ]; then measure "$2" "$b" "$r"; measure "$1" "$b" "$r"
     else measure "$1" "$b" "$r"; measure "$2" "$b" "$r"; fi

@@ -11,7 +11,7 @@
 # BENCH_QUICK=1: one short round per block (CI: proves the script runs; figures mean nothing).
 SUITE=http
 cd "$(dirname "$0")/../.."
-ROUNDS=${ROUNDS:-8} WARMUP=${WARMUP:-6s}
+ROUNDS=${ROUNDS:-12} DURATION=${DURATION:-3s} WARMUP=${WARMUP:-6s} PIN=${PIN:-1}
 source bench/lib.sh
 unset NODE_EXTRA_CA_CERTS  # ~55 ms per node start, and not what production has
 need wrk curl
@@ -29,7 +29,7 @@ bg tsgi-hono node dist/src/cli/tsgi.js serve bench/http/hello-hono.ts --http "12
 for n in "${NAMES[@]}"; do URL[$n]="http://127.0.0.1:${PORT[$n]}/"; done
 wait_hello "${NAMES[@]}"
 
-echo "http: hello (13 bytes), wrk -t2 -c$CONNS -d$DURATION, $ROUNDS ABBA pair(s) per target after a $WARMUP warm-up"
+echo "http: hello (13 bytes), wrk -t$WRK_THREADS -c$CONNS -d$DURATION, $ROUNDS ABBA pair(s) per target after a $WARMUP warm-up$([ "$PIN" = 1 ] && echo ", servers on CPU 1, wrk on CPU 0")"
 block tsgi-sync node-http 0.95
 block tsgi-async node-http -
 block tsgi-hono hono-node 0.9
