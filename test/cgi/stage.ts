@@ -1,12 +1,12 @@
 /**
  * A cgi-bin for the CGI tests: a temp folder the web server's user can read, holding
  * `#!/usr/bin/env cgi-run` scripts, a bin folder with `cgi-run` for the scripts' PATH (never
- * the machine's own PATH), a cache folder, and the servers' run folders. Removed afterwards.
+ * the machine's own PATH), a cache folder, and the servers' folders. Removed afterwards.
  */
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, chownSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
+import { IS_ROOT, tempDir, WEB_USER } from "../support/peers.ts";
 import { entryCommand, ROOT, runtime } from "../support/runtime.ts";
 
 /** Bun's cgi-run front (docs/cgi.md), which falls back to src/cli/cgi-run.ts on a cache miss. */
@@ -21,10 +21,7 @@ export function cgiRunCommand(args: string[]): [string, string[]] {
   return rt === "bun" ? [cmd, [BUN_FRONT, ...rest.slice(1)]] : rt === "node" ? [cmd, [NODE_FRONT, ...rest.slice(1)]] : [cmd, rest];
 }
 
-export const IS_ROOT = process.getuid?.() === 0;
-
-/** The web server's user when the tests run as root (CI): www-data, whose home is not writable. */
-export const WEB_USER = "www-data";
+export { IS_ROOT, WEB_USER } from "../support/peers.ts";
 
 function webIds(): { uid: number; gid: number } | null {
   if (!IS_ROOT) return null;
@@ -46,8 +43,6 @@ export interface Stage {
   tmp: string;
   /** TSGI_BATTERY_STATE for the reference app's close() records. */
   state: string;
-  /** Runtime folder for one server's config, pid and logs. */
-  runDir(name: string): string;
   /** Write an executable script into cgi-bin. */
   script(name: string, text: string): string;
   /** A `#!/usr/bin/env cgi-run` script re-exporting a module's default (or named) export. */
@@ -60,7 +55,7 @@ export const FIXTURES = join(ROOT, "test/cgi/fixtures");
 export const BATTERY_APP = join(ROOT, "src/testing/battery/app.ts");
 
 export function makeStage(): Stage {
-  const root = mkdtempSync(join(tmpdir(), "tsgi-cgi-"));
+  const root = tempDir("cgi");
   const ids = webIds();
   const dir = (p: string, writable = false) => {
     mkdirSync(p, { recursive: true });
@@ -68,7 +63,6 @@ export function makeStage(): Stage {
     if (writable && ids) chownSync(p, ids.uid, ids.gid);
     return p;
   };
-  chmodSync(root, 0o755);
   const cgiBin = dir(join(root, "cgi-bin"));
   const bin = dir(join(root, "bin"));
   const cache = dir(join(root, "cache"), true);
@@ -79,7 +73,6 @@ export function makeStage(): Stage {
   const stage: Stage = {
     root, cgiBin, bin, cache, tmp, state,
     path: `${bin}:/usr/local/bin:/usr/bin:/bin`,
-    runDir: (name) => dir(join(root, "run-" + name), true),
     script(name, text) {
       const p = join(cgiBin, name);
       writeFileSync(p, text);
@@ -111,17 +104,4 @@ function installCgiRun(bin: string): void {
   const quoted = [cmd, ...args].map((a) => `'${a}'`).join(" ");
   writeFileSync(join(bin, "cgi-run"), `#!/bin/sh\nexec ${quoted} "$@"\n`);
   chmodSync(join(bin, "cgi-run"), 0o755);
-}
-
-/** Replace `@NAME@` placeholders; every placeholder in the text must be given. */
-export function render(text: string, values: Record<string, string>): string {
-  const out = text.replace(/@([A-Z_]+)@/g, (m, name: string) => {
-    if (!(name in values)) throw new Error(`render: no value for ${m}`);
-    return values[name];
-  });
-  return out;
-}
-
-export function deployFile(name: string): string {
-  return join(ROOT, "examples/deploy", name);
 }

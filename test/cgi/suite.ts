@@ -10,9 +10,10 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runBattery, type BatteryOptions } from "../../src/testing/index.ts";
 import { Connection, header, type RawResponse } from "../../src/testing/battery/client.ts";
-import { stopAll, requirePeer } from "../support/process.ts";
+import type { Front } from "../support/peers.ts";
+import { stopAll } from "../support/process.ts";
 import { BATTERY_APP, FIXTURES, makeStage, type Stage } from "./stage.ts";
-import { PEERS, startServer, type CgiServer, type ServerKind } from "./servers.ts";
+import { serverPeer, startServer, type ServerKind } from "./servers.ts";
 
 export interface SuiteOptions {
   capabilities?: BatteryOptions["capabilities"];
@@ -40,18 +41,17 @@ export const CGI_TRUNCATION: Record<string, string> = {
 const CASE_TIMEOUT = 120_000;
 
 export function cgiServerSuite(kind: ServerKind, opts: SuiteOptions): void {
-  const [bin, pkg] = PEERS[kind];
-  const missing = requirePeer(bin, pkg) === null ? `${bin} not installed (apt-get install ${pkg})` : false;
-  describe(`CGI through ${kind}`, { skip: missing }, () => {
+  const { bin, skip } = serverPeer(kind);
+  describe(`CGI through ${kind}`, { skip }, () => {
     let stage: Stage;
-    let server: CgiServer;
+    let server: Front;
     before(async () => {
       stage = makeStage();
       stage.app("battery.ts", BATTERY_APP);
       stage.app("checks.ts", join(FIXTURES, "checks.ts"));
       stage.app("nph-checks.ts", join(FIXTURES, "checks.ts"));
       stage.app("throws.ts", join(FIXTURES, "broken.ts"));
-      server = (await startServer(kind, stage, { TSGI_BATTERY_STATE: stage.state }))!;
+      server = await startServer(kind, bin, stage, { TSGI_BATTERY_STATE: stage.state });
       // The first request of each script fills the cache (esbuild); later ones start warm.
       for (const s of ["battery.ts/x", "checks.ts/env", "nph-checks.ts/env", "throws.ts/x"]) {
         const r = await get(server, `/cgi-bin/${s}`);
@@ -59,14 +59,13 @@ export function cgiServerSuite(kind: ServerKind, opts: SuiteOptions): void {
       }
     });
     after(async () => {
-      await server?.stop();
       await stopAll();
       stage?.remove();
     });
 
     describe("battery", () => {
       runBattery({
-        baseUrl: () => server.url,
+        baseUrl: () => server.baseUrl,
         mount: "/cgi-bin/battery.ts",
         timeoutMs: CASE_TIMEOUT,
         capabilities: opts.capabilities,
@@ -137,11 +136,11 @@ export function cgiServerSuite(kind: ServerKind, opts: SuiteOptions): void {
   });
 }
 
-async function get(server: CgiServer, path: string, headers: [string, string][] = []): Promise<RawResponse> {
+async function get(server: Front, path: string, headers: [string, string][] = []): Promise<RawResponse> {
   return request(server, "GET", path, headers);
 }
 
-async function request(server: CgiServer, method: string, path: string, headers: [string, string][], chunks?: Buffer[]): Promise<RawResponse> {
+async function request(server: Front, method: string, path: string, headers: [string, string][], chunks?: Buffer[]): Promise<RawResponse> {
   const conn = await Connection.open({ host: "127.0.0.1", port: server.port });
   try {
     let head = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n`;

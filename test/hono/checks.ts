@@ -4,7 +4,7 @@
  * tsgi app), each asserting the bytes a client sees. Used by every carrier's test.
  */
 import assert from "node:assert/strict";
-import { fetchRaw, open } from "../runtimes/client.ts";
+import { fetchRaw, streamed } from "../runtimes/client.ts";
 
 export interface Carrier {
   /** Base URL: `http://127.0.0.1:PORT` or `http://unix:/path.sock`. */
@@ -49,17 +49,9 @@ export const honoChecks: Record<string, (c: Carrier) => Promise<void>> = {
   },
 
   async "streamText arrives in pieces"({ base, prefix }) {
-    const { req, response } = open(base, `${prefix}/stream`);
-    req.end();
-    const res = await response;
-    const t0 = Date.now();
-    const it = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    const first = (await it.next()).value as Buffer;
-    const firstAt = Date.now() - t0;
-    let all = first.toString();
-    for (let r = await it.next(); !r.done; r = await it.next()) all += r.value;
-    assert.equal(all, "line 0\nline 1\nline 2\n");
-    assert.ok(firstAt < 180, `first line took ${firstAt} ms: the stream was buffered`);
+    const { firstMs, body } = await streamed(base, `${prefix}/stream`);
+    assert.equal(body, "line 0\nline 1\nline 2\n");
+    assert.ok(firstMs < 180, `first line took ${firstMs} ms: the stream was buffered`);
   },
 
   async "streamSSE"({ base, prefix }) {

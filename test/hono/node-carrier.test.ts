@@ -215,9 +215,7 @@ describe("tsgi/hono on Node (@hono/node-server carrier)", () => {
       await s.writeSSE({ data: "first" });
     }));
     const { url } = await serve(sse);
-    const { req, response } = open(url, "/events");
-    req.end();
-    const res = await response; // before any event: the gate is still shut
+    const res = await open(url, "/events").response; // before any event: the gate is still shut
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers["content-type"]), /^text\/event-stream/);
     release();
@@ -244,9 +242,7 @@ describe("tsgi/hono on Node (@hono/node-server carrier)", () => {
 
   test("streamText: a client that does not read holds the app back; a disconnect aborts the signal", async () => {
     const { url } = await serve(hono);
-    const { req, response } = open(url, "/firehose");
-    req.end();
-    const res = await response;
+    const res = await open(url, "/firehose").response;
     res.pause();
     await sleep(500);
     const held = written;

@@ -35,14 +35,35 @@ export function fetchRaw(base: string, path: string, init: { method?: string; he
   });
 }
 
-/** Start a request and hand back the live response (for streaming and disconnect tests). */
+/** Send a request without a body and hand back the live response (for streaming and disconnect tests). */
 export function open(base: string, path: string, init: { method?: string; headers?: Record<string, string> } = {}) {
   const req = httpRequest({ ...where(base, path), method: init.method ?? "GET", headers: init.headers, agent: false });
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     req.on("response", resolve);
     req.on("error", reject);
   });
+  req.end();
   return { req, response };
+}
+
+/**
+ * GET a streamed body: its first chunk, how long after the response head that chunk came (a
+ * stream held back until the end comes late), and the whole body.
+ */
+export async function streamed(base: string, path: string): Promise<{ res: IncomingMessage; first: string; firstMs: number; body: string }> {
+  const res = await open(base, path).response;
+  const t0 = Date.now();
+  let first: string | undefined;
+  let firstMs = 0;
+  let body = "";
+  for await (const chunk of res) {
+    if (first === undefined) {
+      first = String(chunk);
+      firstMs = Date.now() - t0;
+    }
+    body += chunk;
+  }
+  return { res, first: first ?? "", firstMs, body };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { start, stopAll, type Started } from "../support/process.ts";
 import { ROOT } from "../support/runtime.ts";
-import { fetchRaw, open, sleep } from "./client.ts";
+import { fetchRaw, open, sleep, streamed } from "./client.ts";
 import { RUNTIMES, runtimeBin, waitForLine } from "./spawn.ts";
 
 const FIXTURE = join(ROOT, "test/runtimes/fixtures/serve.ts");
@@ -145,17 +145,10 @@ for (const rt of RUNTIMES) {
     });
 
     test("response streams out: the first chunk arrives before the app finishes", async () => {
-      const { req, response } = open(urls.async, "/ticks");
-      req.end();
-      const res = await response;
-      const t0 = Date.now();
-      const it = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    const first = (await it.next()).value as Buffer;
-      assert.equal(first.toString().split("\n")[0], "tick 0");
-      assert.ok(Date.now() - t0 < 250, "first chunk was held back");
-      let rest = first.toString();
-      for (let r = await it.next(); !r.done; r = await it.next()) rest += r.value;
-      assert.equal(rest, "tick 0\ntick 1\ntick 2\ndone\n");
+      const { res, first, firstMs, body } = await streamed(urls.async, "/ticks");
+      assert.equal(first.split("\n")[0], "tick 0");
+      assert.ok(firstMs < 250, "first chunk was held back");
+      assert.equal(body, "tick 0\ntick 1\ntick 2\ndone\n");
       assert.equal(res.headers["transfer-encoding"], "chunked");
     });
 
@@ -169,9 +162,7 @@ for (const rt of RUNTIMES) {
     });
 
     test("backpressure: a client that stops reading stalls the app", async () => {
-      const { req, response } = open(urls.async, "/flood");
-      req.end();
-      const res = await response;
+      const res = await open(urls.async, "/flood").response;
       res.pause();
       await sleep(700);
       const s1 = JSON.parse((await fetchRaw(urls.async, "/state")).body.toString());
@@ -186,7 +177,6 @@ for (const rt of RUNTIMES) {
     test("client disconnect reaches the app", async () => {
       const before = JSON.parse((await fetchRaw(urls.async, "/state")).body.toString()).disconnected;
       const { req, response } = open(urls.async, "/forever");
-      req.end();
       const res = await response;
       await new Promise((r) => res.once("data", r));
       req.destroy();

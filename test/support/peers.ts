@@ -16,7 +16,9 @@ import { freePort, requirePeer, start, stopAll, waitForPort, type Started } from
 import { ROOT } from "./runtime.ts";
 
 /** As root, Apache's workers run as www-data (it refuses root) and nginx's stay root (not nobody). */
-const IS_ROOT = process.getuid?.() === 0;
+export const IS_ROOT = process.getuid?.() === 0;
+/** The web servers' user when the tests run as root (CI): Debian's www-data, whose home is not writable. */
+export const WEB_USER = "www-data";
 export const BATTERY_APP = "src/testing/battery/app.ts";
 
 /**
@@ -157,8 +159,15 @@ http {
   return front("nginx", start(bin, ["-e", log, "-p", path + "/", "-c", join(path, "nginx.conf")]), port, log);
 }
 
-/** Apache httpd (foreground, event MPM) including the given examples/deploy files, rendered. */
-export async function startApache(bin: string, dir: string, sites: [file: string, values: Record<string, string>][]): Promise<Front> {
+export interface ApacheOptions {
+  /** Debian's default is event; mod_cgi (not mod_cgid) wants prefork. */
+  mpm?: "event" | "prefork";
+  /** Config lines before the site includes: MPM sizes, <Directory> blocks, SetEnv. */
+  extra?: string;
+}
+
+/** Apache httpd (foreground) including the given examples/deploy files, rendered. */
+export async function startApache(bin: string, dir: string, sites: [file: string, values: Record<string, string>][], { mpm = "event", extra = "" }: ApacheOptions = {}): Promise<Front> {
   const { port, path } = await frontDir(dir, "apache");
   const includes = sites.map(([file, values], i) => {
     writeFileSync(join(path, `site${i}.conf`), render(file, values));
@@ -172,9 +181,10 @@ ServerName localhost
 PidFile ${join(path, "httpd.pid")}
 ErrorLog ${log}
 LogLevel warn
-LoadModule mpm_event_module modules/mod_mpm_event.so
+LoadModule mpm_${mpm}_module modules/mod_mpm_${mpm}.so
 LoadModule authz_core_module modules/mod_authz_core.so
-${IS_ROOT ? "User www-data\nGroup www-data" : ""}
+${IS_ROOT ? `User ${WEB_USER}\nGroup ${WEB_USER}` : ""}
+${extra}
 ${includes.join("\n")}
 `);
   return front("apache2", start(bin, ["-f", join(path, "httpd.conf"), "-DFOREGROUND"]), port, log);
