@@ -40,15 +40,20 @@ function hash53(s, seed) {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
-/** Cache folders as loader.ts's eachCacheDir names them, minus a home found only in /etc/passwd (a miss looks there). */
-function cacheDirs() {
+/** Cache folders as loader.ts's eachCacheDir names them, in its order. */
+function* cacheDirs() {
   const env = process.env;
-  const dirs = [];
-  if (env.TSGI_CACHE_DIR) dirs.push(env.TSGI_CACHE_DIR);
-  if (env.XDG_CACHE_HOME) dirs.push(env.XDG_CACHE_HOME + "/tsgi");
-  if (env.HOME) dirs.push(env.HOME + "/.cache/tsgi");
-  dirs.push(path.join(require("node:os").tmpdir(), `tsgi-cache-${uid ?? "u"}`));
-  return dirs;
+  const os = require("node:os");
+  if (env.TSGI_CACHE_DIR) yield env.TSGI_CACHE_DIR;
+  if (env.XDG_CACHE_HOME) yield env.XDG_CACHE_HOME + "/tsgi";
+  let home = env.HOME;
+  if (!home) {
+    try {
+      home = os.homedir(); // a web server passes no HOME: the passwd entry's
+    } catch { /* no passwd entry */ }
+  }
+  if (home) yield home + "/.cache/tsgi";
+  yield path.join(os.tmpdir(), `tsgi-cache-${uid ?? "u"}`);
 }
 
 /** Owned by this user (or root) and not writable by group or others. */
