@@ -11,8 +11,8 @@
 # Besides req/s, each run records the server's CPU time per request (utime+stime of its whole
 # process group, from /proc): the cost tsgi adds, whoever else is busy on the machine.
 #
-# PIN=1 (set by a suite of single-process servers, before sourcing): every server runs on CPU 1
-# and wrk (one thread) on CPU 0. This VM's CPUs switch, for seconds to tens of seconds at a
+# PIN=1 (set by a suite of single-process servers, before sourcing): every server runs on the
+# second CPU this process may use and wrk (one thread) on the first. This VM's CPUs switch, for seconds to tens of seconds at a
 # time, between two speeds: 2 s windows of one node:http hello server cost ~22 or ~43 µs of CPU
 # per request, nothing in between (2026-12-05). With servers free to move, a pair could set one
 # server on a fast CPU against the other on a slow one; sharing one CPU, the two runs of a pair
@@ -32,7 +32,16 @@ if [ "$PIN" = 1 ] && { [ "$(nproc)" -lt 2 ] || ! command -v taskset >/dev/null; 
   echo "bench: PIN=1 needs taskset (util-linux) and 2 CPUs; running unpinned" >&2; PIN=0
 fi
 SERVER_ON=() LOAD_ON=() WRK_THREADS=2
-if [ "$PIN" = 1 ]; then SERVER_ON=(taskset -c 1) LOAD_ON=(taskset -c 0) WRK_THREADS=1; fi
+if [ "$PIN" = 1 ]; then
+  # The first two CPUs this process may use (Cpus_allowed_list: "0-1", "2,5-7"...): a
+  # container's CPUs need not be numbered 0 and 1.
+  ALLOWED=()
+  for part in $(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status | tr ',' ' '); do
+    if [[ $part == *-* ]]; then ALLOWED+=($(seq "${part%-*}" "${part#*-}")); else ALLOWED+=("$part"); fi
+  done
+  if [ "${#ALLOWED[@]}" -ge 2 ]; then SERVER_ON=(taskset -c "${ALLOWED[1]}") LOAD_ON=(taskset -c "${ALLOWED[0]}") WRK_THREADS=1
+  else echo "bench: PIN=1 needs two usable CPUs (Cpus_allowed_list); running unpinned" >&2; PIN=0; fi
+fi
 HZ=$(getconf CLK_TCK)
 declare -A URL GROUP PORT
 PIDS=()

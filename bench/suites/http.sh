@@ -29,7 +29,7 @@ bg tsgi-hono node dist/src/cli/tsgi.js serve bench/http/hello-hono.ts --http "12
 for n in "${NAMES[@]}"; do URL[$n]="http://127.0.0.1:${PORT[$n]}/"; done
 wait_hello "${NAMES[@]}"
 
-echo "http: hello (13 bytes), wrk -t$WRK_THREADS -c$CONNS -d$DURATION, $ROUNDS ABBA pair(s) per target after a $WARMUP warm-up$([ "$PIN" = 1 ] && echo ", servers on CPU 1, wrk on CPU 0")"
+echo "http: hello (13 bytes), wrk -t$WRK_THREADS -c$CONNS -d$DURATION, $ROUNDS ABBA pair(s) per target after a $WARMUP warm-up$([ "$PIN" = 1 ] && echo ", servers on CPU ${SERVER_ON[2]}, wrk on CPU ${LOAD_ON[2]}")"
 block tsgi-sync node-http 0.95
 block tsgi-async node-http -
 block tsgi-hono hono-node 0.9

@@ -8,7 +8,7 @@
 # BENCH_QUICK=1: one short round per block (CI: proves the script runs; figures mean nothing).
 SUITE=runtimes
 cd "$(dirname "$0")/../.."
-PIN=${PIN:-1}  # servers on CPU 1, wrk on CPU 0 (bench/lib.sh says why)
+PIN=${PIN:-1}  # servers on one CPU, wrk on another (bench/lib.sh says why)
 source bench/lib.sh
 BUN=$PWD/node_modules/.bin/bun
 DENO=$PWD/node_modules/.bin/deno
@@ -30,7 +30,7 @@ bg deno-tsgi-fetch "${DENO_RUN[@]}" bench/runtimes/tsgi.ts fetch "${PORT[deno-ts
 for n in "${NAMES[@]}"; do URL[$n]="http://127.0.0.1:${PORT[$n]}/"; done
 wait_hello "${NAMES[@]}"
 
-echo "runtimes: hello (13 bytes), wrk -t$WRK_THREADS -c$CONNS -d$DURATION, $ROUNDS ABBA pair(s) per target after a $WARMUP warm-up$([ "$PIN" = 1 ] && echo ", servers on CPU 1, wrk on CPU 0")"
+echo "runtimes: hello (13 bytes), wrk -t$WRK_THREADS -c$CONNS -d$DURATION, $ROUNDS ABBA pair(s) per target after a $WARMUP warm-up$([ "$PIN" = 1 ] && echo ", servers on CPU ${SERVER_ON[2]}, wrk on CPU ${LOAD_ON[2]}")"
 block bun-tsgi bun-raw 0.9
 block bun-tsgi-fetch bun-raw 0.9
 block deno-tsgi deno-raw 0.9

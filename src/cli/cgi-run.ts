@@ -8,12 +8,13 @@
  * (the kernel runs `cgi-run /path/to/app.ts`; extra arguments, such as the words of an
  * Apache "indexed query" (RFC 3875 §4.4), are ignored).
  *
- * Start-up is the whole cost of a CGI request, so on Node the app, its imports and the CGI
- * runner are bundled once into a single cached module (src/cli/loader.ts); a warm start
- * checks file stamps, imports that one file and loads no transpiler. Deno runs the
- * TypeScript as is. Bun's warm path is adapters/cgi/cgi-run-bun.js, a plain-JS front that
- * needs no transpiling and falls back to this file on a miss; this file still serves Bun
- * when named in the #! line, with the same cached program (see runBun). It imports no
+ * Start-up is the whole cost of a CGI request, so the app, its imports and the CGI runner
+ * are bundled once into a single cached program (src/cli/loader.ts, bundle.ts); a warm start
+ * checks file stamps, runs that one file and loads no transpiler. Deno runs the TypeScript
+ * as is. The warm paths are fronts in plain JavaScript that fall back to this file on a
+ * miss: on Node adapters/cgi/cgi-run-node.cjs (the `cgi-run` command; CommonJS, so a warm
+ * start loads no ES module), on Bun adapters/cgi/cgi-run-bun.js. This file still serves
+ * either runtime when run itself, with the same cached program (see runNode, runBun). It imports no
  * builtin module (Bun builds node:fs, node:path and node:url on import: ~12 ms of a ~30 ms
  * start); Node gets its builtins, free there, through `require`.
  */
