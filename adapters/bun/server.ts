@@ -14,6 +14,7 @@ import { callApp, canPassThrough, passThrough } from "../web/native-fetch.ts";
 import { internalError, isAbort, RuntimeSink, type FetchSinkOptions } from "../web/sink.ts";
 import { bunGlobal, type BunServer } from "./types.ts";
 import { closeWithin } from "../../src/listener.ts";
+import { bindTo } from "../../src/bind.ts";
 
 /** Bun.serve writes Content-Length and the reason phrase itself (see FetchSinkOptions). */
 const BUN_SINK: FetchSinkOptions = { framed: true };
@@ -108,7 +109,8 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
     return Promise.resolve(sink.ready()).then((r) => (sink.complete ? afterBody(request, body, r) : r));
   };
 
-  server = Bun.serve({
+  // A refused address throws here (src/bind.ts: a stale socket file is replaced, and the error explained).
+  server = await bindTo(scheme, target, () => Bun.serve({
     ...(unix ? { unix: target.path } : { port: target.port, hostname: target.host }),
     idleTimeout: options.idleTimeout ?? 10,
     maxRequestBodySize: options.maxRequestBodySize ?? Number.MAX_SAFE_INTEGER,
@@ -120,7 +122,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
       gateway.log(`Bun.serve: ${err.stack ?? err.message}`);
       return internalError();
     },
-  });
+  }));
   if (!unix && target.port === 0) local.serverPort = String(server.port);
   if (unix && options.socketMode !== undefined) chmodSync(target.path, options.socketMode);
   const url = unix ? formatTarget(scheme, target) : formatTarget(scheme, { host: target.host, port: server.port ?? target.port });

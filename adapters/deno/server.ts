@@ -14,6 +14,7 @@ import { callApp, canPassThrough, passThrough } from "../web/native-fetch.ts";
 import { internalError, isAbort, RuntimeSink, type FetchSinkOptions } from "../web/sink.ts";
 import { denoGlobal, type DenoServeInfo } from "./types.ts";
 import { closeWithin } from "../../src/listener.ts";
+import { bindTo } from "../../src/bind.ts";
 
 /** Deno.serve writes Content-Length itself, ignores statusText, and takes string bodies without a copy (see FetchSinkOptions). */
 const DENO_SINK: FetchSinkOptions = { framed: true, textBodies: true };
@@ -105,7 +106,8 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
 
   const listening = new Promise<void>((resolve) => setTimeout(resolve, 0));
   let port = unix ? 0 : target.port;
-  const server = Deno.serve({
+  // A refused address throws here (src/bind.ts: a stale socket file is replaced, and the error explained).
+  const server = await bindTo(scheme, target, () => Deno.serve({
     ...(unix ? { path: target.path, transport: "unix" as const } : { port: target.port, hostname: target.host }),
     ...(options.tls ? { cert: text(options.tls.cert), key: text(options.tls.key) } : {}),
     // Deno prints "Listening on ..." by default; the CLI prints its own line.
@@ -118,7 +120,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
       gateway.log(`Deno.serve: ${err instanceof Error ? err.stack : String(err)}`);
       return internalError();
     },
-  }, handler);
+  }, handler));
   await listening;
   if (!unix) {
     const a = server.addr;

@@ -6,7 +6,8 @@ import { chmodSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { formatTarget, type Gateway, type Listener, type ListenTarget, type Log } from "../../src/index.ts";
 // The http listener's binding steps (node:net, as here); the errors stay FastCGI's own.
-import { clearedStaleSocket, removeSocketFile, tryListen } from "../node/bind.ts";
+import { removeSocketFile, tryListen } from "../node/bind.ts";
+import { bindTo } from "../../src/bind.ts";
 import { Connection } from "./connection.ts";
 import type { Context } from "./exchange.ts";
 
@@ -116,17 +117,14 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Fa
   return { url: formatTarget("fastcgi", shown), close };
 }
 
-/** Listen on `target`, replacing a stale socket file; the server's own errors, but an fd's explained. */
+/** Listen on `target` (src/bind.ts: a stale socket file replaced, a refusal explained); an fd's refusal says what fd 0 must be. */
 async function bind(server: Server, target: ListenTarget): Promise<void> {
+  if (!("fd" in target)) return bindTo("fastcgi", target, () => tryListen(server, target));
   try {
     await tryListen(server, target);
   } catch (err) {
-    if ("fd" in target) {
-      const e = err as NodeJS.ErrnoException;
-      throw new Error(`cannot serve FastCGI on fd ${target.fd} (${e.code ?? e.message}): it must be a listening socket, as lighttpd bin-path or spawn-fcgi pass; otherwise give an address (--fastcgi HOST:PORT or a socket path)`);
-    }
-    if (!(await clearedStaleSocket(target, err))) throw err;
-    await tryListen(server, target);
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(`cannot serve FastCGI on fd ${target.fd} (${e.code ?? e.message}): it must be a listening socket, as lighttpd bin-path or spawn-fcgi pass; otherwise give an address (--fastcgi HOST:PORT or a socket path)`);
   }
 }
 

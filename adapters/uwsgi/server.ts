@@ -4,11 +4,10 @@
  * connection, and hands each request to the Gateway.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import cluster from "node:cluster";
-import { chmodSync, existsSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync } from "node:fs";
 import { formatTarget, type Gateway, type Listener, type ListenTarget } from "../../src/index.ts";
-// The http listener's listen and socket probe (node:net, as here); the errors stay uwsgi's own.
-import { alive, tryListen } from "../node/bind.ts";
+import { bindTo } from "../../src/bind.ts";
+import { tryListen } from "../node/bind.ts";
 import { MAX_VARS_SIZE } from "./codec.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 import { native, type RawHandle } from "./native.ts";
@@ -78,8 +77,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
     connections.add(c);
     c.start(false);
   });
-  if ("path" in target) await removeStaleSocket(target.path);
-  await tryListen(server, target, options.backlog ?? 511);
+  await bindTo("uwsgi", target, () => tryListen(server, target, options.backlog ?? 511));
   server.on("error", (err) => gateway.log(`uwsgi listener: ${err.message}`));
   const nat = options.portable === true ? null : native();
   if (nat !== null) {
@@ -131,15 +129,4 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
       }));
     },
   };
-}
-
-/**
- * A socket file left by a process that died would make listen fail with EADDRINUSE. Remove it
- * only if nothing answers on it; a live server keeps its socket and we report the conflict.
- */
-async function removeStaleSocket(path: string): Promise<void> {
-  // In a node:cluster worker the primary binds the socket, which other workers already serve on.
-  if (cluster.isWorker || !existsSync(path) || !statSync(path).isSocket()) return;
-  if (await alive(path)) throw new Error(`uwsgi: another process is listening on ${path}`);
-  unlinkSync(path);
 }

@@ -139,7 +139,7 @@ describe("node adapter", () => {
     // A live server holds the path: refused with a clear message.
     const live = createServer();
     await new Promise<void>((r) => live.listen(path, r));
-    await assert.rejects(listen(gw, { path }), /cannot listen on http:\/\/unix:.*already in use/);
+    await assert.rejects(listen(gw, { path }), /cannot listen on http:\/\/unix:.*: another server is listening on this socket/);
     await new Promise<void>((r) => live.close(() => r()));
     // A socket file nobody listens on, as a crashed server leaves it (bound, never unlinked).
     const { spawnSync } = await import("node:child_process");

@@ -1,0 +1,92 @@
+/**
+ * Binding a listener to its address, the same way for every protocol on every runtime: a unix
+ * socket file that a dead process left behind is replaced (a crash or a SIGKILL must not stop
+ * the next start, as with PHP-FPM), and a refusal becomes one message that says what to fix.
+ * Node, Bun and Deno all set `code` ("EADDRINUSE", ...) on their listen errors, so one
+ * explanation serves all three; their own messages differ ("Is port 80 in use?", "os error 98").
+ */
+import { existsSync, lstatSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
+import { connect } from "node:net";
+import { formatTarget, type ListenTarget } from "./listener.ts";
+
+/**
+ * Run `attempt` (which listens on `target`, or throws as the runtime does); once more after
+ * removing a stale socket file. Rejects with `listenError`'s message.
+ */
+export async function bindTo<T>(protocol: string, target: ListenTarget, attempt: () => T | Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (err) {
+    if (!(await clearedStaleSocket(target, err))) throw listenError(protocol, target, err);
+  }
+  try {
+    return await attempt();
+  } catch (err) {
+    throw listenError(protocol, target, err);
+  }
+}
+
+/** `cannot listen on ADDR: what happened and what to do`, with the runtime's error as its cause. */
+export function listenError(protocol: string, target: ListenTarget, err: unknown): Error {
+  return new Error(`cannot listen on ${formatTarget(protocol, target)}: ${explain(err, target)}`, { cause: err });
+}
+
+function explain(err: unknown, target: ListenTarget): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  const path = "path" in target ? target.path : null;
+  // libuv reports a missing folder as EACCES (as on Windows), so look for ourselves.
+  if (path !== null && (code === "EACCES" || code === "ENOENT") && !existsSync(dirname(path))) return "the socket's folder does not exist";
+  switch (code) {
+    case "EADDRINUSE":
+      if (path === null) return "the address is already in use (another server runs there?)";
+      return isSocket(path)
+        ? "another server is listening on this socket (stop it, or give another path)"
+        : "the path exists and is not a socket (move the file away, or give another path)";
+    case "EACCES":
+    case "EPERM":
+      return path !== null
+        ? "permission denied (this user needs write access to the socket's folder)"
+        : "permission denied (ports below 1024 need privileges)";
+    case "EADDRNOTAVAIL": return "no such local address on this machine";
+    case "ENOTFOUND": return `cannot resolve host ${"host" in target ? target.host : ""}`;
+    default: return typeof code === "string" ? `${code} (${message})` : message;
+  }
+}
+
+/**
+ * After a failed listen: true when `err` says a unix socket path is in use by a socket file
+ * nobody answers on (its process died), which is now removed so that listening again can work.
+ * A live socket, and any file that is not a socket, stay as they are.
+ */
+export async function clearedStaleSocket(target: ListenTarget, err: unknown): Promise<boolean> {
+  if (!("path" in target) || (err as { code?: unknown } | null)?.code !== "EADDRINUSE" || !isSocket(target.path)) return false;
+  if (await alive(target.path)) return false;
+  try {
+    unlinkSync(target.path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") return false;
+  }
+  return true;
+}
+
+function isSocket(path: string): boolean {
+  try {
+    return lstatSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a server answers on unix socket `path`. */
+export function alive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+}
