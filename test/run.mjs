@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The test command behind `npm test`: every compiled test file under dist/test on Node, then the
-// core's tests on Deno and Bun (installed from npm as devDependencies). `unit` runs only test/core.
+// core's tests on Deno and Bun (installed from npm as devDependencies) and the CLI's tests with
+// tsgi running on each of them. `unit` runs only test/core.
 // Ends with one line "tests: N passed, N failed" summing all three runtimes.
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
@@ -27,10 +28,10 @@ const totals = { passed: 0, failed: 0 };
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
 /** Run a test command, echoing its output, and add its pass/fail counts to the totals. */
-function run(label, cmd, args, count) {
+function run(label, cmd, args, count, extraEnv = {}) {
   console.log(`\n== ${label}: ${cmd.split("/").pop()} ${args.length > 6 ? args.slice(0, 3).join(" ") + ` … (${args.length} args)` : args.join(" ")}`);
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0", ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
     let text = "";
     child.stdout.on("data", (d) => { process.stdout.write(d); text += d; });
     child.stderr.on("data", (d) => { process.stderr.write(d); text += d; });
@@ -69,6 +70,12 @@ for (const [rt, args, count] of others) {
     continue;
   }
   await run(rt, bin(rt), args, count);
+  // `tsgi serve` as a user meets it (errors, startup lines, stop) on this runtime too; the
+  // listeners' battery on Bun and Deno is `npm run matrix`.
+  if (mode !== "unit") {
+    await run(`cli on ${rt}`, process.execPath, ["--test", join(root, "dist/test/node/cli.test.js")],
+      (t) => [num(t, /^# pass (\d+)$/gm), num(t, /^# fail (\d+)$/gm)], { TSGI_RUNTIME: rt });
+  }
 }
 console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed`);
 process.exit(failedRuns > 0 ? 1 : 0);
