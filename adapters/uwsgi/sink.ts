@@ -63,6 +63,21 @@ export class UwsgiSink implements ResponseSink {
     this.done();
   }
 
+  /**
+   * A body the app gave as one string (the core's one-step end). Pure ASCII, which UTF-8 and
+   * latin1 write alike (its UTF-8 length is its length), joins the head's string as it is: no
+   * encoding to bytes and decoding back, one write. Anything else goes through endWith.
+   */
+  endWithText(text: string, byteLength: number): void {
+    if (this.finished) return;
+    const head = this.head;
+    if (head === null || byteLength !== text.length || byteLength > SMALL_BODY) return this.endWith(Buffer.from(text, "utf8"));
+    this.bytes += byteLength;
+    this.head = null;
+    this.conn.respond(head + text, null);
+    this.done();
+  }
+
   end(): void {
     if (this.finished) return;
     const head = this.head;

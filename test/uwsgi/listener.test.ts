@@ -74,6 +74,23 @@ describe("uwsgi listener: requests and responses", () => {
     assert.equal(env.SERVER_PROTOCOL, "HTTP/1.1");
   });
 
+  test("a one-string body, ASCII or not, short or long, goes out byte for byte with its UTF-8 length", async () => {
+    const texts: Record<string, string> = { "/ascii": "Hello, World!", "/utf8": "naïve café — 日本語 🎉", "/long": "x".repeat(5000) + "é" };
+    const one = await serve(((e: { PATH_INFO: string }, sr: (s: string, h: [string, string][]) => void) => {
+      sr("200 OK", [["Content-Type", "text/plain; charset=utf-8"]]);
+      return [texts[e.PATH_INFO]];
+    }) as unknown as App);
+    try {
+      for (const [path, text] of Object.entries(texts)) {
+        const r = await request(one.target, nginxVars("GET", path));
+        const body = Buffer.from(text, "utf8");
+        assert.equal(r.raw.toString("latin1"), `HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n` + body.toString("latin1"), path);
+      }
+    } finally {
+      await one.listener.close(100);
+    }
+  });
+
   test("an HTTP/1.0 request gets an HTTP/1.0 status line", async () => {
     const r = await request(s.target, nginxVars("GET", "/", { SERVER_PROTOCOL: "HTTP/1.0" }));
     assert.equal(r.statusLine, "HTTP/1.0 200 OK");
