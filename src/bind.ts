@@ -10,15 +10,24 @@ import { dirname } from "node:path";
 import { connect } from "node:net";
 import { formatTarget, type ListenTarget } from "./listener.ts";
 
+export interface BindOptions {
+  /**
+   * Replace a stale socket file and try again (default true). False in a process whose socket
+   * another process binds for it (a node:cluster worker): there the master removed a stale
+   * file before forking, and workers that each removed one would take each other's for stale.
+   */
+  replaceStale?: boolean;
+}
+
 /**
  * Run `attempt` (which listens on `target`, or throws as the runtime does); once more after
  * removing a stale socket file. Rejects with `listenError`'s message.
  */
-export async function bindTo<T>(protocol: string, target: ListenTarget, attempt: () => T | Promise<T>): Promise<T> {
+export async function bindTo<T>(protocol: string, target: ListenTarget, attempt: () => T | Promise<T>, options: BindOptions = {}): Promise<T> {
   try {
     return await attempt();
   } catch (err) {
-    if (!(await clearedStaleSocket(target, err))) throw listenError(protocol, target, err);
+    if (options.replaceStale === false || !(await clearedStaleSocket(target, err))) throw listenError(protocol, target, err);
   }
   try {
     return await attempt();
@@ -61,10 +70,15 @@ function explain(err: unknown, target: ListenTarget): string {
  * A live socket, and any file that is not a socket, stay as they are.
  */
 export async function clearedStaleSocket(target: ListenTarget, err: unknown): Promise<boolean> {
-  if (!("path" in target) || (err as { code?: unknown } | null)?.code !== "EADDRINUSE" || !isSocket(target.path)) return false;
-  if (await alive(target.path)) return false;
+  if (!("path" in target) || (err as { code?: unknown } | null)?.code !== "EADDRINUSE") return false;
+  return removeStaleSocket(target.path);
+}
+
+/** Remove `path` if it is a socket file nobody answers on; true if it is gone now. */
+export async function removeStaleSocket(path: string): Promise<boolean> {
+  if (!isSocket(path) || (await alive(path))) return false;
   try {
-    unlinkSync(target.path);
+    unlinkSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") return false;
   }

@@ -5,9 +5,8 @@
 import { chmodSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { formatTarget, type Gateway, type Listener, type ListenTarget, type Log } from "../../src/index.ts";
-// The http listener's binding steps (node:net, as here); the errors stay FastCGI's own.
-import { removeSocketFile, tryListen } from "../node/bind.ts";
-import { bindTo } from "../../src/bind.ts";
+// The http listener's binding (node:net, as here); only an fd's refusal is FastCGI's own.
+import { bind as bindServer, removeSocketFile, tryListen } from "../node/bind.ts";
 import { Connection } from "./connection.ts";
 import type { Context } from "./exchange.ts";
 
@@ -119,7 +118,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Fa
 
 /** Listen on `target` (src/bind.ts: a stale socket file replaced, a refusal explained); an fd's refusal says what fd 0 must be. */
 async function bind(server: Server, target: ListenTarget): Promise<void> {
-  if (!("fd" in target)) return bindTo("fastcgi", target, () => tryListen(server, target));
+  if (!("fd" in target)) return bindServer(server, target, "fastcgi");
   try {
     await tryListen(server, target);
   } catch (err) {

@@ -9,9 +9,13 @@ import type { Server } from "node:net";
 import { bindTo } from "../../src/bind.ts";
 import type { ListenTarget } from "../../src/index.ts";
 
-/** Listen on `target` (a stale unix socket file replaced, a refusal explained: src/bind.ts), then set the socket's mode. */
-export async function bind(server: Server, target: ListenTarget, protocol: string, socketMode?: number): Promise<void> {
-  await bindTo(protocol, target, () => tryListen(server, target));
+/**
+ * Listen on `target` (a stale unix socket file replaced, a refusal explained: src/bind.ts), then
+ * set the socket's mode. In a node:cluster worker the master binds the socket, and removed a
+ * stale file before forking (src/manager/master.ts): the worker leaves the path alone.
+ */
+export async function bind(server: Server, target: ListenTarget, protocol: string, socketMode?: number, backlog?: number): Promise<void> {
+  await bindTo(protocol, target, () => tryListen(server, target, backlog), { replaceStale: !cluster.isWorker });
   if ("path" in target && socketMode !== undefined) chmodSync(target.path, socketMode);
 }
 

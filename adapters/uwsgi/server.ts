@@ -6,8 +6,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { chmodSync } from "node:fs";
 import { formatTarget, type Gateway, type Listener, type ListenTarget } from "../../src/index.ts";
-import { bindTo } from "../../src/bind.ts";
-import { tryListen } from "../node/bind.ts";
+import { bind } from "../node/bind.ts";
 import { MAX_VARS_SIZE } from "./codec.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 import { native, type RawHandle } from "./native.ts";
@@ -77,7 +76,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
     connections.add(c);
     c.start(false);
   });
-  await bindTo("uwsgi", target, () => tryListen(server, target, options.backlog ?? 511));
+  await bind(server, target, "uwsgi", undefined, options.backlog ?? 511);
   server.on("error", (err) => gateway.log(`uwsgi listener: ${err.message}`));
   const nat = options.portable === true ? null : native();
   if (nat !== null) {

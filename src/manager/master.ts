@@ -17,6 +17,7 @@ import cluster, { type Worker } from "node:cluster";
 import { randomInt } from "node:crypto";
 import type { ServeArgs } from "../cli/args.ts";
 import { loadApp } from "../cli/loader.ts";
+import { removeStaleSocket } from "../bind.ts";
 import { announce, ServeError } from "../cli/serve.ts";
 import { currentRuntime } from "../cli/serve-adapters.ts";
 import { beatInterval, overdue, type Limits, type Watched } from "./heartbeat.ts";
@@ -53,6 +54,10 @@ export async function runMaster(args: ServeArgs): Promise<void> {
   const refused = unsupported(currentRuntime());
   if (refused !== null) throw new ServeError(refused);
   if (args.manager.preload) await loadApp(args.app);
+  // Workers share sockets that this process binds when the first one asks. A socket file that
+  // a dead server left is removed here, once: workers that each checked would race, one taking
+  // the socket another just bound for stale.
+  for (const t of [...args.http, ...args.fastcgi, ...args.uwsgi]) if ("path" in t) await removeStaleSocket(t.path);
   new Master(args).start();
 }
 

@@ -1,7 +1,8 @@
 /**
  * Where `tsgi serve` cannot listen, every listener (http, fastcgi, uwsgi) on every runtime
  * (Node, Bun, Deno) says the same thing in one line and exits 1 (src/bind.ts); a socket file
- * left by a killed server is replaced, and the new server's own file goes when it stops.
+ * left by a killed server is replaced, also under `--workers`, and the new server's own file
+ * goes when it stops.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -94,6 +95,23 @@ for (const rt of ["node", "bun", "deno"] as const) {
         assert.equal(s.child.exitCode, 0, s.output());
         assert.ok(!existsSync(path), "the socket file is removed on stop");
       });
+
+      // Bun refuses --workers (its node:cluster cannot share a socket: docs/runtimes.md).
+      if (rt !== "bun") {
+        test(`--${protocol} --workers 2: the master replaces a stale socket once, and both workers serve`, async () => {
+          const path = join(dir, `${rt}-${protocol}-workers.sock`);
+          staleSocket(path);
+          const [cmd, args] = tsgiCommand(["serve", APP, "--workers", "2", `--${protocol}`, path], rt);
+          const s = start(cmd, args, { cwd: ROOT, env });
+          // Workers checking on their own raced: one took the socket another had just bound for stale.
+          for (let i = 0; i < 400 && !/2 workers serving/.test(s.output()) && s.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 25));
+          assert.match(s.output(), /2 workers serving/);
+          assert.doesNotMatch(s.output(), /error/);
+          await waitForPort({ path }, 5_000);
+          await s.stop("SIGTERM");
+          assert.ok(!existsSync(path), "the socket file is removed on stop");
+        });
+      }
     }
   });
 }
