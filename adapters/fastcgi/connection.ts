@@ -2,8 +2,16 @@
  * One connection from a web server: records in, requests dispatched by id (several at once when
  * the peer multiplexes, as HAProxy does), management records answered, bad input ended with one
  * log line. The rules and what each front server does are in protocols.md §1, §2 and §5.
+ *
+ * On Node a connection on a unix socket starts on the raw accepted handle
+ * (adapters/node/native.ts), as uwsgi's do: nginx's default is a connection per request, and a
+ * net.Socket per connection cost more CPU than the rest of the request. The records are read
+ * and the response written on the handle itself; the first use of `socket` (a request body to
+ * pause for, output to wait on, a half-close) wraps the handle in a net.Socket for good.
  */
-import type { Socket } from "node:net";
+import { Buffer } from "node:buffer";
+import { Socket } from "node:net";
+import { kSink, type Native, type RawHandle, type RawSink } from "../node/native.ts";
 import { sendText } from "../../src/index.ts";
 import type { Flow } from "./body.ts";
 import {
@@ -39,7 +47,15 @@ function onSocketClose(this: OwnedSocket): void {
 /** How long a connection we are closing may take to send us its EOF (we keep draining meanwhile). */
 const LINGER_MS = 5000;
 
-export class Connection implements RecordHandler, Flow, Wire, SinkOwner {
+/** The first read at accept goes here, then is copied: records may keep what they were given. */
+let FIRST: Buffer | null = null;
+
+/** WriteWrap's oncomplete for raw writes (`this.owner` is the connection). */
+function rawWritten(this: { owner: unknown }, status: number): void {
+  (this.owner as Connection).rawWritten(status);
+}
+
+export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink {
   /** Last time bytes arrived (ms), for the read timeout. */
   lastRead = Date.now();
   dead = false;
@@ -64,8 +80,30 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner {
   private fresh = true;
   private strayLogged = false;
   private drainWait: Promise<void> | null = null;
+  /** The accepted handle while no net.Socket wraps it (Node, unix sockets), else null. */
+  private raw: RawHandle | null = null;
+  private net: Socket | null = null;
+  /** Raw writes libuv still holds. */
+  private rawPending = 0;
+  /** Close the raw handle once `rawPending` reaches 0 (the last response is with libuv). */
+  private closeWhenWritten = false;
 
-  constructor(readonly socket: Socket, private readonly ctx: Context, private readonly forget: (c: Connection) => void) {
+  /** `transport`: a net.Socket, or an accepted raw handle with the native operations (native.ts). */
+  constructor(transport: Socket | RawHandle, private readonly ctx: Context, private readonly forget: (c: Connection) => void, private readonly native: Native | null = null) {
+    if (transport instanceof Socket) this.attach(transport);
+    else {
+      this.raw = transport;
+      transport[kSink] = this;
+    }
+  }
+
+  /** The connection's net.Socket; on the raw path the first use wraps the handle in one. */
+  get socket(): Socket {
+    return this.net ?? this.wrap();
+  }
+
+  private attach(socket: Socket): Socket {
+    this.net = socket;
     // Shared listeners (no closures per connection: with a connection per request, as nginx
     // and lighttpd do by default, every allocation here is paid on every request).
     (socket as OwnedSocket)[CONN] = this;
@@ -73,6 +111,60 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner {
     socket.on("end", onSocketEnd);
     socket.on("error", onSocketError);
     socket.on("close", onSocketClose);
+    return socket;
+  }
+
+  /** Hand the raw handle to a net.Socket, as net.Server does on accept; it reads from now on. */
+  private wrap(): Socket {
+    const h = this.raw;
+    if (h === null || this.dead) {
+      // Closed already: a stand-in, so late callers need no special case.
+      const s = (this.net = new Socket());
+      s.destroy();
+      return s;
+    }
+    this.raw = null;
+    h.readStop(); // net.Socket starts reading itself, and sets its own onread
+    h[kSink] = undefined;
+    // `handle` is what net.Server passes for an accepted connection (undocumented in the types).
+    return this.attach(new Socket({ handle: h, allowHalfOpen: true, readable: true, writable: true } as ConstructorParameters<typeof Socket>[0]));
+  }
+
+  /**
+   * Start reading a raw connection. The web server writes its records right after connecting,
+   * so they are usually there at accept: reading them now saves the event loop a round.
+   */
+  start(): void {
+    const h = this.raw;
+    if (h === null) return;
+    const first = (FIRST ??= Buffer.allocUnsafe(64 * 1024));
+    const n = this.native!.readNow(h, first);
+    if (n > 0) this.onData(Buffer.from(first.subarray(0, n)));
+    else if (n === 0) return this.onEnd();
+    else if (n === -2) return this.kill();
+    if (this.raw !== null && !this.dead) this.native!.read(this.raw);
+  }
+
+  // ---- the raw handle's events (native.ts)
+
+  /** @internal */
+  rawData(chunk: Buffer): void {
+    this.onData(chunk);
+  }
+  /** @internal */
+  rawEnd(): void {
+    this.onEnd();
+  }
+  /** @internal */
+  rawError(): void {
+    this.kill();
+  }
+  /** @internal a raw write libuv held is done (`status` < 0: it failed). */
+  rawWritten(status: number): void {
+    this.rawPending--;
+    if (this.raw === null) return; // wrapped meanwhile: the socket owns the handle now
+    if (status < 0) return this.kill();
+    if (this.rawPending === 0 && this.closeWhenWritten) this.kill();
   }
 
   /** @internal the socket closed. */
@@ -342,9 +434,17 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner {
    */
   private closeGracefully(): void {
     if (this.closing || this.dead) return;
-    if (this.draining.size === 0 && !this.reader.midRecord && this.socket.writableLength === 0) {
-      this.kill();
-      return;
+    if (this.draining.size === 0 && !this.reader.midRecord) {
+      if (this.raw !== null) {
+        // Everything came in; close once libuv has written what it still holds.
+        if (this.rawPending === 0) this.kill();
+        else this.closeWhenWritten = true;
+        return;
+      }
+      if (this.socket.writableLength === 0) {
+        this.kill();
+        return;
+      }
     }
     this.closing = true;
     this.lastRead = Date.now();
@@ -360,7 +460,16 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner {
 
   kill(): void {
     this.gone();
-    this.socket.destroy();
+    const h = this.raw;
+    if (h === null) {
+      this.socket.destroy();
+      return;
+    }
+    // No 'close' event comes from a raw handle: forget it here (close() stops reading too).
+    this.raw = null;
+    h[kSink] = undefined;
+    h.close();
+    this.forget(this);
   }
 
   /** The connection is over: every request on it sees its peer gone. */
@@ -429,11 +538,20 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner {
 
   write(bytes: Uint8Array): boolean {
     if (this.dead) return true;
-    return this.socket.write(bytes);
+    const h = this.raw;
+    if (h === null) return this.socket.write(bytes);
+    const r = this.native!.write(h, "", bytes, rawWritten, this);
+    if (r === 1) this.rawPending++;
+    else if (r < 0) this.kill(); // EPIPE and the like: the peer is gone
+    return this.rawPending === 0;
   }
 
   drained(): Promise<void> {
-    if (this.dead || !this.socket.writableNeedDrain) return Promise.resolve();
+    if (this.dead) return Promise.resolve();
+    // Output libuv holds for a raw handle: wait on a net.Socket from here on (libuv keeps the
+    // order of writes queued before and after the wrap).
+    if (this.raw !== null && this.rawPending === 0) return Promise.resolve();
+    if (!this.socket.writableNeedDrain) return Promise.resolve();
     return (this.drainWait ??= new Promise<void>((resolve) => {
       const done = () => {
         this.socket.off("drain", done);

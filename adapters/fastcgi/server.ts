@@ -7,6 +7,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import { formatTarget, type Gateway, type Listener, type ListenTarget, type Log } from "../../src/index.ts";
 // The http listener's binding (node:net, as here); only an fd's refusal is FastCGI's own.
 import { bind as bindServer, removeSocketFile, tryListen } from "../node/bind.ts";
+import { native, type RawHandle } from "../node/native.ts";
 import { Connection } from "./connection.ts";
 import type { Context } from "./exchange.ts";
 
@@ -44,6 +45,13 @@ export interface FastCgiOptions {
   webServerAddrs?: string[];
   /** Diagnostics sink. Default: the gateway's log. */
   log?: Log;
+  /**
+   * Serve every connection through node:net's public API (a net.Socket each). By default on
+   * Node a connection on a unix socket starts on the accepted handle itself, which costs about
+   * half the CPU per connection (adapters/node/native.ts); TCP, fd 0, Bun and Deno always use
+   * net.Socket.
+   */
+  portable?: boolean;
 }
 
 /** Start serving `gateway` over FastCGI on `target`. */
@@ -85,6 +93,16 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Fa
   server.maxConnections = ctx.maxConns;
 
   await bind(server, target);
+  const nat = "path" in target && options.portable !== true ? native() : null;
+  if (nat !== null) {
+    // Replacing onconnection skips net.Server's own maxConnections check: made here.
+    nat.takeOver(server, (handle: RawHandle) => {
+      if (conns.size >= ctx.maxConns) return handle.close();
+      const c = new Connection(handle, ctx, forget, nat);
+      conns.add(c);
+      c.start();
+    });
+  }
   if ("path" in target && mode !== undefined) chmodSync(target.path, mode);
   const address = server.address();
   const shown: ListenTarget = "port" in target && address !== null && typeof address === "object" ? { host: target.host, port: (address as AddressInfo).port } : target;

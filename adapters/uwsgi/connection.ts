@@ -10,7 +10,7 @@
  *             until the peer closes: closing with unread bytes would send RST, and nginx then
  *             answers 502 even though our response was complete (protocols.md §5, [lab] 5 of 6)
  *
- * On Node a connection starts on the raw accepted handle (native.ts): a request without a body
+ * On Node a connection starts on the raw accepted handle (adapters/node/native.ts): a request without a body
  * whose response is written whole by `respond` is read, answered and closed there, usually
  * within the accept callback (the packet is read at once when it is already there). The first
  * use of `socket` (a body to pull, a streamed response, bad input, a timeout) wraps the handle
@@ -20,7 +20,7 @@ import { Buffer } from "node:buffer";
 import { Socket } from "node:net";
 import { BodyIncomplete, DONE as SETTLED, type Gateway } from "../../src/index.ts";
 import { decodeVars, HEADER_SIZE, MAX_VARS_SIZE, MODIFIER1_HTTP, UwsgiProtocolError } from "./codec.ts";
-import { kSink, type Native, type RawHandle, type RawSink } from "./native.ts";
+import { kSink, type Native, type RawHandle, type RawSink } from "../node/native.ts";
 import { UwsgiSink, errorResponse } from "./sink.ts";
 
 /** Limits for one connection; see UwsgiOptions in server.ts for the documented defaults. */
@@ -94,7 +94,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
   private closeWhenWritten = false;
   private unsentAtArm = 0;
 
-  /** `transport`: a net.Socket, or a raw handle with the native operations (native.ts). */
+  /** `transport`: a net.Socket, or a raw handle with the native operations (adapters/node/native.ts). */
   constructor(transport: Socket | RawHandle, private readonly gateway: Gateway, private readonly limits: ConnectionLimits, private readonly onDone: (c: Connection) => void, private readonly native: Native | null = null) {
     if (transport instanceof Socket) this.attach(transport);
     else {
@@ -171,7 +171,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     return this.attach(new Socket({ handle: h, allowHalfOpen: true, readable: true, writable: true } as ConstructorParameters<typeof Socket>[0]));
   }
 
-  // ---- the raw handle's events (native.ts)
+  // ---- the raw handle's events (adapters/node/native.ts)
 
   rawData(chunk: Buffer): void {
     this.data(chunk);

@@ -9,7 +9,7 @@ import { formatTarget, type Gateway, type Listener, type ListenTarget } from "..
 import { bind } from "../node/bind.ts";
 import { MAX_VARS_SIZE } from "./codec.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
-import { native, type RawHandle } from "./native.ts";
+import { native, type RawHandle } from "../node/native.ts";
 
 export interface UwsgiOptions {
   /**
@@ -39,7 +39,7 @@ export interface UwsgiOptions {
   /**
    * Serve every connection through node:net's public API (a net.Socket each). By default on
    * Node a request without a body is served on the accepted handle itself, which halves the
-   * CPU a connection costs (adapters/uwsgi/native.ts); Bun and Deno always use net.Socket.
+   * CPU a connection costs (adapters/node/native.ts); Bun and Deno always use net.Socket.
    */
   portable?: boolean;
 }

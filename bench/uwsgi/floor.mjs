@@ -1,10 +1,10 @@
 // The floor under any uwsgi listener on Node: accept a connection from nginx, read the packet,
 // write a fixed hello and close, on the raw libuv handle as tsgi's listener does
-// (adapters/uwsgi/native.ts), with no parsing, no environ, no app. Its ratio to uWSGI+Python is
+// (adapters/node/native.ts), with no parsing, no environ, no app. Its ratio to uWSGI+Python is
 // the best a Node uwsgi backend can reach. usage: node floor.mjs SOCKET_PATH
 import { chmodSync } from "node:fs";
 import { createServer } from "node:net";
-import { kSink, native } from "../../dist/adapters/uwsgi/native.js";
+import { kSink, native } from "../../dist/adapters/node/native.js";
 
 const RESPONSE = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
 const nat = native();

@@ -3,20 +3,41 @@
  * Gateway, with every log line captured, and the small apps the tests drive.
  */
 import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Gateway, type AsyncApp, type Environ, type StartResponse, type SyncApp, type App } from "../../src/index.ts";
 import { listen, type FastCgiOptions } from "../../adapters/fastcgi/index.ts";
 
 export interface Running {
-  target: { host: string; port: number };
+  target: { host: string; port: number } | { path: string };
   logs: string[];
   close(): Promise<void>;
 }
 
-/** Serve `app` over FastCGI on 127.0.0.1 (ephemeral port); log lines are captured, not printed. */
+/**
+ * With TSGI_FASTCGI_TEST_UNIX=1 (raw.test.ts) the listeners go on unix sockets, where Node
+ * serves connections on the raw accepted handle (adapters/node/native.ts); else on TCP, where
+ * every connection is a net.Socket (the path Bun and Deno always take).
+ */
+const unix = process.env.TSGI_FASTCGI_TEST_UNIX === "1";
+let socketDir: string | null = null;
+let sockets = 0;
+
+/** Serve `app` over FastCGI on 127.0.0.1 (ephemeral port) or a unix socket; log lines are captured, not printed. */
 export async function serveApp(app: App, options: FastCgiOptions & { mount?: string } = {}): Promise<Running> {
   const logs: string[] = [];
   const log = (line: string) => logs.push(line);
   const gateway = new Gateway(app, { log, mount: options.mount, errors: { write: (t) => logs.push("errors: " + t) } });
+  if (unix) {
+    if (socketDir === null) {
+      const dir = (socketDir = mkdtempSync(join(tmpdir(), "tsgi-fcgi-raw-")));
+      process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    }
+    const path = join(socketDir, `${++sockets}.sock`);
+    const listener = await listen(gateway, { path }, { log, ...options });
+    return { target: { path }, logs, close: () => listener.close(500) };
+  }
   const listener = await listen(gateway, { host: "127.0.0.1", port: 0 }, { log, ...options });
   const port = Number(/:(\d+)$/.exec(listener.url)![1]);
   return { target: { host: "127.0.0.1", port }, logs, close: () => listener.close(500) };

@@ -36,6 +36,25 @@ describe("responder", () => {
     assert.equal(c.log[0].padding, -body.length & 7);
   });
 
+  test("maxConns: a connection past the limit is closed at once; others are served, and a freed slot is used again", async () => {
+    const s = await serveApp(syncApp, { maxConns: 2 });
+    const idle = [await Client.open(s.target), await Client.open(s.target)];
+    try {
+      const third = await Client.open(s.target);
+      await third.closedByServer(2000);
+      assert.equal(third.log.length, 0, "no record for a refused connection");
+      await idle[0].send(Buffer.concat([begin(1, 1, 0), stream(T.PARAMS, 1, pairs(cgi("/"))), rec(T.STDIN, 1)]));
+      assert.equal(parseCgi((await idle[0].ended(1)).stdout).body.toString(), "hello");
+      await idle[0].closedByServer();
+      // The server has forgotten the finished connection: a new one gets in.
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(parseCgi((await once(s.target, cgi("/"))).stdout).body.toString(), "hello");
+    } finally {
+      for (const c of idle) c.destroy();
+      await s.close();
+    }
+  });
+
   test("the body is STDIN up to its empty record, whatever CONTENT_LENGTH and Transfer-Encoding say", async () => {
     const r = await once(sync.target, cgi("/echo", { REQUEST_METHOD: "POST", CONTENT_LENGTH: "", HTTP_TRANSFER_ENCODING: "chunked" }), "abc\r\n0\r\n");
     const res = parseCgi(r.stdout);

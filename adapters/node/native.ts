@@ -1,10 +1,12 @@
 /**
- * Node only: serve a connection on the accepted libuv handle itself, without a net.Socket.
+ * Node only: serve a connection on the accepted libuv handle itself, without a net.Socket. Used
+ * by the uwsgi listener (every connection) and the FastCGI listener (unix sockets).
  *
- * Why: the protocol opens a connection per request, and on Node a net.Socket (a Duplex stream
- * with its state, listeners, end/finish/close events) costs more CPU than everything else in
- * the request: measured through nginx, a bare net server answering a fixed response costs
- * ~56 us of CPU per request, the same on the raw handle ~29 us (docs/uwsgi.md, Performance).
+ * Why: uwsgi opens a connection per request, and so does FastCGI behind nginx unless
+ * `fastcgi_keep_conn` is on; on Node a net.Socket (a Duplex stream with its state, listeners,
+ * end/finish/close events) costs more CPU than everything else in the request: measured
+ * through nginx, a bare net server answering a fixed response costs ~56 us of CPU per request,
+ * the same on the raw handle ~29 us (docs/uwsgi.md and docs/fastcgi.md, Performance).
  *
  * How: net.Server still binds and listens (TCP, unix socket, fd, node:cluster); we replace its
  * handle's `onconnection`, which Node calls with each accepted handle (a TCPWrap or PipeWrap),
