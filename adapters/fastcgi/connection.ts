@@ -3,8 +3,8 @@
  * the peer multiplexes, as HAProxy does), management records answered, bad input ended with one
  * log line. The rules and what each front server does are in protocols.md §1, §2 and §5.
  *
- * On Node a connection on a unix socket starts on the raw accepted handle
- * (adapters/node/native.ts), as uwsgi's do: nginx's default is a connection per request, and a
+ * On Node a connection starts on the raw accepted handle (adapters/node/native.ts), as
+ * uwsgi's do: nginx's default is a connection per request, and a
  * net.Socket per connection cost more CPU than the rest of the request. The records are read
  * and the response written on the handle itself; the first use of `socket` (a request body to
  * pause for, output to wait on, a half-close) wraps the handle in a net.Socket for good.
@@ -80,7 +80,7 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
   private fresh = true;
   private strayLogged = false;
   private drainWait: Promise<void> | null = null;
-  /** The accepted handle while no net.Socket wraps it (Node, unix sockets), else null. */
+  /** The accepted handle while no net.Socket wraps it (Node), else null. */
   private raw: RawHandle | null = null;
   private net: Socket | null = null;
   /** Raw writes libuv still holds. */

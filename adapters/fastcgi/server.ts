@@ -47,9 +47,9 @@ export interface FastCgiOptions {
   log?: Log;
   /**
    * Serve every connection through node:net's public API (a net.Socket each). By default on
-   * Node a connection on a unix socket starts on the accepted handle itself, which costs about
-   * half the CPU per connection (adapters/node/native.ts); TCP, fd 0, Bun and Deno always use
-   * net.Socket.
+   * Node a connection starts on the accepted handle itself, which costs about half the CPU per
+   * connection (adapters/node/native.ts); Bun and Deno, and TCP with `webServerAddrs` (each
+   * peer's address checked), always use net.Socket.
    */
   portable?: boolean;
 }
@@ -93,11 +93,16 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Fa
   server.maxConnections = ctx.maxConns;
 
   await bind(server, target);
-  const nat = "path" in target && options.portable !== true ? native() : null;
+  // The raw path (Node): every connection, unless FCGI_WEB_SERVER_ADDRS wants each TCP peer's
+  // address checked, which is net.Socket's job here.
+  const nat = options.portable !== true && (allowed === null || "path" in target) ? native() : null;
   if (nat !== null) {
-    // Replacing onconnection skips net.Server's own maxConnections check: made here.
     nat.takeOver(server, (handle: RawHandle) => {
+      // Replacing onconnection skips net.Server's own maxConnections check: made here.
       if (conns.size >= ctx.maxConns) return handle.close();
+      // As for a net.Socket on TCP (a kept connection's small writes must not wait on Nagle);
+      // a unix socket's handle has no such method.
+      if (tcp && typeof handle.setNoDelay === "function") handle.setNoDelay(true);
       const c = new Connection(handle, ctx, forget, nat);
       conns.add(c);
       c.start();

@@ -16,11 +16,13 @@ export interface Running {
 }
 
 /**
- * With TSGI_FASTCGI_TEST_UNIX=1 (raw.test.ts) the listeners go on unix sockets, where Node
- * serves connections on the raw accepted handle (adapters/node/native.ts); else on TCP, where
- * every connection is a net.Socket (the path Bun and Deno always take).
+ * With TSGI_FASTCGI_TEST_UNIX=1 (unix.test.ts) the listeners go on unix sockets, else on TCP.
+ * With TSGI_FASTCGI_TEST_PORTABLE=1 (portable.test.ts) every connection is a net.Socket (the
+ * path Bun and Deno always take), else Node serves it on the raw accepted handle
+ * (adapters/node/native.ts).
  */
 const unix = process.env.TSGI_FASTCGI_TEST_UNIX === "1";
+const portable = process.env.TSGI_FASTCGI_TEST_PORTABLE === "1";
 let socketDir: string | null = null;
 let sockets = 0;
 
@@ -35,10 +37,10 @@ export async function serveApp(app: App, options: FastCgiOptions & { mount?: str
       process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
     }
     const path = join(socketDir, `${++sockets}.sock`);
-    const listener = await listen(gateway, { path }, { log, ...options });
+    const listener = await listen(gateway, { path }, { log, portable, ...options });
     return { target: { path }, logs, close: () => listener.close(500) };
   }
-  const listener = await listen(gateway, { host: "127.0.0.1", port: 0 }, { log, ...options });
+  const listener = await listen(gateway, { host: "127.0.0.1", port: 0 }, { log, portable, ...options });
   const port = Number(/:(\d+)$/.exec(listener.url)![1]);
   return { target: { host: "127.0.0.1", port }, logs, close: () => listener.close(500) };
 }
