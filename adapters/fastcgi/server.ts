@@ -48,8 +48,7 @@ export interface FastCgiOptions {
   /**
    * Serve every connection through node:net's public API (a net.Socket each). By default on
    * Node a connection starts on the accepted handle itself, which costs about half the CPU per
-   * connection (adapters/node/native.ts); Bun and Deno, and TCP with `webServerAddrs` (each
-   * peer's address checked), always use net.Socket.
+   * connection (adapters/node/native.ts); Bun and Deno always use net.Socket.
    */
   portable?: boolean;
 }
@@ -93,16 +92,25 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Fa
   server.maxConnections = ctx.maxConns;
 
   await bind(server, target);
-  // The raw path (Node): every connection, unless FCGI_WEB_SERVER_ADDRS wants each TCP peer's
-  // address checked, which is net.Socket's job here.
-  const nat = options.portable !== true && (allowed === null || "path" in target) ? native() : null;
+  // The raw path (Node): every connection starts on the accepted handle (native.ts).
+  const nat = options.portable !== true ? native() : null;
   if (nat !== null) {
     nat.takeOver(server, (handle: RawHandle) => {
       // Replacing onconnection skips net.Server's own maxConnections check: made here.
       if (conns.size >= ctx.maxConns) return handle.close();
-      // As for a net.Socket on TCP (a kept connection's small writes must not wait on Nagle);
-      // a unix socket's handle has no such method.
-      if (tcp && typeof handle.setNoDelay === "function") handle.setNoDelay(true);
+      // A unix socket's handle has neither method: no address to check, no Nagle.
+      if (tcp && typeof handle.getpeername === "function") {
+        if (allowed !== null) {
+          const out: { address?: string } = {};
+          const peer = handle.getpeername(out) === 0 ? out.address : undefined;
+          if (peer !== undefined && !allowed.has(plainAddress(peer))) {
+            ctx.log(`fastcgi: connection from ${peer} refused: not in FCGI_WEB_SERVER_ADDRS`);
+            return handle.close();
+          }
+        }
+        // As for a net.Socket: a kept connection's small writes must not wait on Nagle.
+        handle.setNoDelay?.(true);
+      }
       const c = new Connection(handle, ctx, forget, nat);
       conns.add(c);
       c.start();

@@ -33,6 +33,8 @@ export interface RawHandle {
   writev(req: object, chunks: unknown[], allBuffers: boolean): number;
   close(cb?: () => void): void;
   setNoDelay?(on: boolean): number;
+  /** TCP only: fills `out.address` (and port, family) with the peer's; 0 on success. */
+  getpeername?(out: { address?: string }): number;
   /** Bytes libuv still holds from writes. */
   readonly writeQueueSize?: number;
   /** The file descriptor (-1 where there is none). */

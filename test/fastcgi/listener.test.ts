@@ -55,6 +55,30 @@ describe("responder", () => {
     }
   });
 
+  test("webServerAddrs (FCGI_WEB_SERVER_ADDRS): a TCP peer not listed is closed with one log line; a listed one is served", async () => {
+    const refused = await serveApp(syncApp, { webServerAddrs: ["10.9.9.9", " "] });
+    const listed = await serveApp(syncApp, { webServerAddrs: ["10.9.9.9", "127.0.0.1"] });
+    try {
+      const c = await Client.open(refused.target);
+      await c.send(Buffer.concat([begin(1, 1, 0), stream(T.PARAMS, 1, pairs(cgi("/"))), rec(T.STDIN, 1)])).catch(() => {});
+      if ("path" in refused.target) {
+        // A unix socket has no peer address: the list is for TCP only (fcgi-spec §3.2).
+        assert.equal(parseCgi((await c.ended(1)).stdout).body.toString(), "hello");
+        assert.deepEqual(refused.logs, []);
+      } else {
+        await c.closedByServer();
+        assert.equal(c.log.length, 0, "no record for a refused peer");
+        assert.deepEqual(refused.logs, ["fastcgi: connection from 127.0.0.1 refused: not in FCGI_WEB_SERVER_ADDRS"]);
+      }
+      c.destroy();
+      assert.equal(parseCgi((await once(listed.target, cgi("/"))).stdout).body.toString(), "hello");
+      assert.deepEqual(listed.logs, []);
+    } finally {
+      await refused.close();
+      await listed.close();
+    }
+  });
+
   test("the body is STDIN up to its empty record, whatever CONTENT_LENGTH and Transfer-Encoding say", async () => {
     const r = await once(sync.target, cgi("/echo", { REQUEST_METHOD: "POST", CONTENT_LENGTH: "", HTTP_TRANSFER_ENCODING: "chunked" }), "abc\r\n0\r\n");
     const res = parseCgi(r.stdout);
