@@ -5,8 +5,8 @@
  * Node, Bun and Deno all set `code` ("EADDRINUSE", ...) on their listen errors, so one
  * explanation serves all three; their own messages differ ("Is port 80 in use?", "os error 98").
  */
-import { existsSync, lstatSync, unlinkSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, lstatSync, readFileSync, unlinkSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { connect } from "node:net";
 import { formatTarget, type ListenTarget } from "./listener.ts";
 
@@ -93,14 +93,47 @@ function isSocket(path: string): boolean {
   }
 }
 
-/** Whether a server answers on unix socket `path`. */
+/** How long a connect probe may take; a socket nobody listens on refuses at once. */
+const PROBE_MS = 1000;
+
+/**
+ * Whether a server may be listening on unix socket `path`. Only a refusal (or the file gone)
+ * means nobody is: a server whose backlog is full answers EAGAIN (Node) or leaves the connect
+ * pending (Bun), one we may not connect to EACCES, and each is alive, its socket not ours to
+ * remove.
+ */
 export function alive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = connect(path);
-    probe.once("connect", () => {
+    const done = (yes: boolean) => {
+      clearTimeout(timer);
       probe.destroy();
-      resolve(true);
-    });
-    probe.once("error", () => resolve(false));
+      resolve(yes);
+    };
+    const timer = setTimeout(() => done(true), PROBE_MS);
+    probe.once("connect", () => done(true));
+    probe.once("error", (err: NodeJS.ErrnoException) => done(err.code !== "ECONNREFUSED" && err.code !== "ENOENT" || listening(path)));
   });
+}
+
+/**
+ * Linux: whether a listening socket in this network namespace is bound to `path`
+ * (/proc/net/unix: flag 0x10000 is SO_ACCEPTCON). Asked after a refused connect, because Bun
+ * reports a listener whose backlog is full as ECONNREFUSED where Node and Deno say EAGAIN.
+ * Where the table cannot be read, the refusal stands.
+ */
+function listening(path: string): boolean {
+  let table: string;
+  try {
+    table = readFileSync("/proc/net/unix", "latin1");
+  } catch {
+    return false;
+  }
+  const full = resolve(path);
+  for (const line of table.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    // Num RefCount Protocol Flags Type St Inode Path
+    if (f.length >= 8 && (parseInt(f[3], 16) & 0x10000) !== 0 && resolve(f.slice(7).join(" ")) === full) return true;
+  }
+  return false;
 }

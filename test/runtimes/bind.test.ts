@@ -71,6 +71,31 @@ for (const rt of ["node", "bun", "deno"] as const) {
         refused(rt, protocol, nowhere, `tsgi: error: cannot listen on ${protocol}://unix:${nowhere}: the socket's folder does not exist`);
       });
 
+      test(`--${protocol}: a live server too busy to accept (backlog full) keeps its socket`, async () => {
+        const path = join(dir, `${rt}-${protocol}-busy.sock`);
+        // A listener that never accepts, with its backlog filled: connecting now fails with
+        // EAGAIN, which must not pass for "nobody there".
+        const busy = start("python3", ["-c", [
+          "import socket, sys, time",
+          "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(0)",
+          "held = []",
+          "for _ in range(4):",
+          "    c = socket.socket(socket.AF_UNIX); c.setblocking(False)",
+          "    try: c.connect(sys.argv[1]); held.append(c)",
+          "    except BlockingIOError: pass",
+          "print('full', flush=True)",
+          "time.sleep(60)",
+        ].join("\n"), path]);
+        try {
+          for (let i = 0; i < 200 && !busy.output().includes("full"); i++) await new Promise((r) => setTimeout(r, 25));
+          assert.ok(busy.output().includes("full"), busy.output());
+          refused(rt, protocol, path, `tsgi: error: cannot listen on ${protocol}://unix:${path}: another server is listening on this socket (stop it, or give another path)`);
+          assert.ok(existsSync(path), "the busy server's socket is still there");
+        } finally {
+          await busy.stop("SIGKILL");
+        }
+      });
+
       test(`--${protocol}: a stale socket file is replaced, and the server's own removed when it stops`, async () => {
         const path = join(dir, `${rt}-${protocol}.sock`);
         staleSocket(path);
