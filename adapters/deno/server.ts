@@ -15,6 +15,7 @@ import { internalError, isAbort, RuntimeSink, type FetchSinkOptions } from "../w
 import { denoGlobal, type DenoServeInfo } from "./types.ts";
 import { closeWithin } from "../../src/listener.ts";
 import { bindTo } from "../../src/bind.ts";
+import { relisten } from "./relisten.ts";
 
 /** Deno.serve writes Content-Length itself, ignores statusText, and takes string bodies without a copy (see FetchSinkOptions). */
 const DENO_SINK: FetchSinkOptions = { framed: true, textBodies: true };
@@ -104,11 +105,9 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
     return sink.ready();
   };
 
-  const listening = new Promise<void>((resolve) => setTimeout(resolve, 0));
   let port = unix ? 0 : target.port;
-  // A refused address throws here (src/bind.ts: a stale socket file is replaced, and the error explained).
-  const server = await bindTo(scheme, target, () => Deno.serve({
-    ...(unix ? { path: target.path, transport: "unix" as const } : { port: target.port, hostname: target.host }),
+  const serveOn = (at: { host: string; port: number } | { path: string }) => Deno.serve({
+    ...("path" in at ? { path: at.path, transport: "unix" as const } : { port: at.port, hostname: at.host }),
     ...(options.tls ? { cert: text(options.tls.cert), key: text(options.tls.key) } : {}),
     // Deno prints "Listening on ..." by default; the CLI prints its own line.
     onListen(addr) {
@@ -120,7 +119,10 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
       gateway.log(`Deno.serve: ${err instanceof Error ? err.stack : String(err)}`);
       return internalError();
     },
-  }, handler));
+  }, handler);
+  const listening = new Promise<void>((resolve) => setTimeout(resolve, 0));
+  // A refused address throws here (src/bind.ts: a stale socket file is replaced, and the error explained).
+  const server = await bindTo(scheme, target, () => serveOn(target));
   await listening;
   if (!unix) {
     const a = server.addr;
@@ -129,12 +131,21 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
   }
   if (unix && options.socketMode !== undefined) chmodSync(target.path, options.socketMode);
   const url = unix ? formatTarget(scheme, target) : formatTarget(scheme, { host: target.host, port });
+  // A failed accept loop ends a Deno.serve for good: serve again on the same address (relisten.ts).
+  const again = unix ? target : { host: target.host, port };
+  const watch = relisten(server, async () => {
+    const s = await bindTo(scheme, again, () => serveOn(again));
+    if (unix && options.socketMode !== undefined) chmodSync(target.path, options.socketMode);
+    return s;
+  }, url, gateway.log);
 
   let closing: Promise<void> | null = null;
   return {
     url,
     close(graceMs = 30_000) {
-      return (closing ??= closeWithin(graceMs, () => server.shutdown(), () => {
+      watch.stop();
+      const shutdown = () => Promise.all([...watch.servers].map((s) => s.shutdown().catch(() => {})));
+      return (closing ??= closeWithin(graceMs, shutdown, () => {
         for (const s of streaming) s.abort(new Error("server stopped"));
       }));
     },
