@@ -31,8 +31,10 @@ export interface BunListenOptions {
    * native-fetch.ts). Default true; false sends every request through the core's fetch runner.
    */
   nativeFetch?: boolean;
-  /** Seconds a connection may stay silent before Bun closes it (Bun's default: 10; 0: never). */
+  /** Seconds a connection may stay silent before Bun closes it (Bun's default: 10; 0: never; at most 255). */
   idleTimeout?: number;
+  /** `tsgi serve --timeout`: the same as idleTimeout, used when idleTimeout is not given. */
+  timeout?: number;
   /** Request bodies above this size are refused by Bun itself; default: no Bun-side limit below the Gateway's maxBody. */
   maxRequestBodySize?: number;
 }
@@ -51,6 +53,8 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
   const Bun = bunGlobal();
   if (Bun === null) throw new Error("tsgi/bun runs on Bun only; on Node use tsgi/node, on Deno tsgi/deno");
   if ("fd" in target) throw unsupportedTarget(target);
+  const idleTimeout = options.idleTimeout ?? options.timeout ?? 10;
+  if (idleTimeout > 255) throw new Error(`--timeout ${idleTimeout}: Bun.serve closes silent connections after at most 255 s; give 255 or less (0: never)`);
   const unix = "path" in target;
   let server: BunServer;
   const passFetch = options.nativeFetch !== false && gateway.kind === "fetch";
@@ -112,7 +116,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
   // A refused address throws here (src/bind.ts: a stale socket file is replaced, and the error explained).
   server = await bindTo(scheme, target, () => Bun.serve({
     ...(unix ? { unix: target.path } : { port: target.port, hostname: target.host }),
-    idleTimeout: options.idleTimeout ?? 10,
+    idleTimeout,
     maxRequestBodySize: options.maxRequestBodySize ?? Number.MAX_SAFE_INTEGER,
     development: false,
     ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),

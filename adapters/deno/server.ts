@@ -33,6 +33,12 @@ export interface DenoListenOptions {
    * native-fetch.ts). Default true; false sends every request through the core's fetch runner.
    */
   nativeFetch?: boolean;
+  /**
+   * `tsgi serve --timeout`: refused when above 0. Deno.serve has no read, header or idle
+   * timeout to set (denoland/deno#3515): a client that sends half a request holds its
+   * connection for as long as it likes, and a limit we said we set would be a lie.
+   */
+  timeout?: number;
 }
 
 /** Start one HTTP listener for `gateway` on Deno. */
@@ -44,6 +50,10 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: De
     const { tls, ...rest } = options;
     const node = await import("../node/index.ts");
     return node.listen(gateway, target, { ...rest, tls: tls && { cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) } });
+  }
+  if (options.timeout !== undefined && options.timeout > 0) {
+    throw new Error(`--timeout ${options.timeout}: Deno.serve has no read or idle timeout to set (denoland/deno#3515), so tsgi's HTTP listener on Deno cannot close slow clients; ` +
+      `drop --timeout (FastCGI and uwsgi listeners on Deno honour it), put a front server with timeouts (nginx) before it, or run tsgi under Node or Bun`);
   }
   const unix = "path" in target;
   const local: Endpoints = unix ? { serverName: "localhost", serverPort: "" } : { serverName: target.host, serverPort: String(target.port) };

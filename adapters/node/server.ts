@@ -94,9 +94,12 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: No
   const scheme = options.tls ? "https" : "http";
   const state = { closing: false };
   const onRequest = stoppableListener(gateway, scheme, options.accessLog, state, options.route);
+  // node checks requestTimeout and headersTimeout only every connectionsCheckingInterval (30 s
+  // by default): `--timeout 5` would let a slow client hold its connection for up to 35 s.
+  const checking = options.timeout !== undefined && options.timeout > 0 ? { connectionsCheckingInterval: Math.min(30_000, Math.max(250, options.timeout * 250)) } : {};
   const server: Server = options.tls
-    ? (createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) as unknown as Server)
-    : createHttpServer(onRequest);
+    ? (createHttpsServer({ cert: options.tls.cert, key: options.tls.key, ...checking }, onRequest) as unknown as Server)
+    : createHttpServer(checking, onRequest);
   // Expect: 100-continue (RFC 9110 §10.1.1): answer 100 only when the app pulls the body, so a
   // request refused early (413, or an app that ignores the body) never invites the upload.
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Connection } from "../../src/testing/index.ts";
 import { stopAll } from "../support/process.ts";
-import { ROOT, tsgiCommand } from "../support/runtime.ts";
+import { ROOT, runtime, tsgiCommand } from "../support/runtime.ts";
 import { BATTERY_APP, startTsgi } from "../battery/serve.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tsgi-cli-"));
@@ -191,4 +191,46 @@ describe("tsgi serve: options", () => {
     assert.ok(took >= 900 && took < 5000, `exited after ${took} ms`);
     c.destroy();
   });
+});
+
+describe("tsgi serve --timeout: a client silent in the middle of its request is cut", () => {
+  const rt = runtime();
+  /** Milliseconds until the server closes a connection whose request body stopped after 3 of 10 bytes (capped at `waitMs`). */
+  async function silentFor(ep: { host: string; port: number }, waitMs: number): Promise<number> {
+    const c = await Connection.open(ep);
+    try {
+      await c.write("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+      const t0 = Date.now();
+      await c.waitClosed(waitMs);
+      return Date.now() - t0;
+    } finally {
+      c.destroy();
+    }
+  }
+
+  if (rt === "deno") {
+    // Deno.serve has nothing to set (denoland/deno#3515): saying so beats a limit that is not there.
+    test("Deno: refused in one line that says why and what to do instead", () =>
+      failsWith(["serve", "examples/hello.ts", "--http", "127.0.0.1:0", "--timeout", "2"], 1, /--timeout 2: Deno\.serve has no read or idle timeout to set \(denoland\/deno#3515\).*drop --timeout.*run tsgi under Node or Bun$/));
+    test("Deno: --timeout 0 (no limit) is what Deno.serve does anyway, and is taken", async () => {
+      const s = await startTsgi([BATTERY_APP, "--http", "127.0.0.1:0", "--timeout", "0"]);
+      await s.proc.stop();
+    });
+    return;
+  }
+
+  test("--timeout 2 cuts it after about 2 s; without the flag it is still open after 3 s", async () => {
+    const cut = await startTsgi([BATTERY_APP, "--http", "127.0.0.1:0", "--timeout", "2"]);
+    const plain = await startTsgi([BATTERY_APP, "--http", "127.0.0.1:0"]);
+    const [withFlag, without] = await Promise.all([silentFor(urlOf(cut.urls[0]), 8000), silentFor(urlOf(plain.urls[0]), 3000)]);
+    // Bun checks its idle timers about once a second: 2 s means 2-3 s there.
+    assert.ok(withFlag >= 1500 && withFlag < 4500, `--timeout 2 closed it after ${withFlag} ms`);
+    assert.ok(without >= 3000, `without --timeout it was closed after ${without} ms`);
+    await Promise.all([cut.proc.stop(), plain.proc.stop()]);
+  });
+
+  if (rt === "bun") {
+    test("Bun: above 255 s is refused in one line (Bun.serve's idle timeout stops there)", () =>
+      failsWith(["serve", "examples/hello.ts", "--http", "127.0.0.1:0", "--timeout", "300"], 1, /--timeout 300: Bun\.serve closes silent connections after at most 255 s; give 255 or less \(0: never\)$/));
+  }
 });
