@@ -137,3 +137,28 @@ function listening(path: string): boolean {
   }
   return false;
 }
+
+/**
+ * The soft limit on open files, from /proc (Linux); null where it cannot be read. Read it when a
+ * listener starts: once descriptors have run out, /proc cannot be opened either.
+ */
+export function openFilesLimit(): string | null {
+  try {
+    const m = /^Max open files\s+(\S+)/m.exec(readFileSync("/proc/self/limits", "latin1"));
+    return m === null ? null : m[1];
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why accepting a connection failed, for a log line: the runtime's error, and when it is the
+ * descriptor limit (EMFILE, ENFILE: a flood of idle connections, a leak) what to change.
+ */
+export function acceptError(err: unknown, limit: string | null): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const text = err instanceof Error ? err.message : String(err);
+  if (code === "ENFILE" || /ENFILE|file table overflow/i.test(text)) return `${text}: the system is out of file descriptors (fs.file-max)`;
+  if (code !== "EMFILE" && !/EMFILE|too many open files|os error 24/i.test(text)) return text;
+  return `${text}: the process is out of file descriptors${limit === null ? "" : ` (its limit is ${limit})`}; raise it (ulimit -n, LimitNOFILE=) or lower the connections the server holds`;
+}

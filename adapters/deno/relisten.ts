@@ -8,7 +8,7 @@
  * the person reading the log learns what ran out. Node's libuv and Bun survive the same flood
  * on their own (they keep accepting once descriptors are free).
  */
-import { readFileSync } from "node:fs";
+import { acceptError, openFilesLimit } from "../../src/bind.ts";
 
 /** What the listener needs of a Deno.serve server here. */
 export interface Served {
@@ -38,7 +38,7 @@ export function relisten<S extends Served>(first: S, start: () => Promise<S>, wh
   const watch = (server: S) => {
     server.finished.catch((err: unknown) => {
       if (stopped) return;
-      log(`${where}: accepting connections failed: ${reason(err, limit)}; listening again`);
+      log(`${where}: accepting connections failed: ${acceptError(err, limit)}; listening again`);
       void again(FIRST_PAUSE_MS, true);
     });
   };
@@ -58,21 +58,4 @@ export function relisten<S extends Served>(first: S, start: () => Promise<S>, wh
   };
   watch(first);
   return { servers, stop: () => void (stopped = true) };
-}
-
-/** The error, and what to do about it when it is the descriptor limit. */
-function reason(err: unknown, limit: string | null): string {
-  const text = err instanceof Error ? err.message : String(err);
-  if (!/too many open files|os error 24|EMFILE/i.test(text)) return text;
-  return `${text}: the process is out of file descriptors${limit === null ? "" : ` (its limit is ${limit})`}; raise it (ulimit -n, LimitNOFILE=) or lower the connections the server holds`;
-}
-
-/** The soft limit on open files, from /proc (Linux); null where it cannot be read. */
-function openFilesLimit(): string | null {
-  try {
-    const m = /^Max open files\s+(\S+)/m.exec(readFileSync("/proc/self/limits", "latin1"));
-    return m === null ? null : m[1];
-  } catch {
-    return null;
-  }
 }

@@ -6,7 +6,7 @@ import { chmodSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { formatTarget, type Gateway, type Listener, type ListenTarget, type Log } from "../../src/index.ts";
 // The http listener's binding (node:net, as here); only an fd's refusal is FastCGI's own.
-import { bind as bindServer, removeSocketFile, tryListen } from "../node/bind.ts";
+import { acceptFailed, bind as bindServer, removeSocketFile, tryListen } from "../node/bind.ts";
 import { native, type RawHandle } from "../node/native.ts";
 import { Connection } from "./connection.ts";
 import type { Context } from "./exchange.ts";
@@ -91,7 +91,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Fa
   });
   server.maxConnections = ctx.maxConns;
 
-  await bind(server, target);
+  await bind(server, target, ctx.log);
   // The raw path (Node): every connection starts on the accepted handle (native.ts).
   const nat = options.portable !== true ? native() : null;
   if (nat !== null) {
@@ -114,7 +114,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Fa
       const c = new Connection(handle, ctx, forget, nat);
       conns.add(c);
       c.start();
-    });
+    }, acceptFailed("fastcgi", server, target, ctx.log));
   }
   if ("path" in target && mode !== undefined) chmodSync(target.path, mode);
   const address = server.address();
@@ -148,14 +148,15 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Fa
 }
 
 /** Listen on `target` (src/bind.ts: a stale socket file replaced, a refusal explained); an fd's refusal says what fd 0 must be. */
-async function bind(server: Server, target: ListenTarget): Promise<void> {
-  if (!("fd" in target)) return bindServer(server, target, "fastcgi");
+async function bind(server: Server, target: ListenTarget, log: (line: string) => void): Promise<void> {
+  if (!("fd" in target)) return bindServer(server, target, "fastcgi", { log });
   try {
     await tryListen(server, target);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new Error(`cannot serve FastCGI on fd ${target.fd} (${e.code ?? e.message}): it must be a listening socket, as lighttpd bin-path or spawn-fcgi pass; otherwise give an address (--fastcgi HOST:PORT or a socket path)`);
   }
+  server.on("error", acceptFailed("fastcgi", server, target, log));
 }
 
 function allowList(addrs: string[] | undefined): Set<string> | null {

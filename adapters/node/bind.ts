@@ -6,17 +6,54 @@
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import cluster from "node:cluster";
 import type { Server } from "node:net";
-import { bindTo } from "../../src/bind.ts";
-import type { ListenTarget } from "../../src/index.ts";
+import { getSystemErrorName } from "node:util";
+import { acceptError, bindTo, openFilesLimit } from "../../src/bind.ts";
+import { formatTarget, type ListenTarget } from "../../src/index.ts";
 
 /**
  * Listen on `target` (a stale unix socket file replaced, a refusal explained: src/bind.ts), then
  * set the socket's mode. In a node:cluster worker the master binds the socket, and removed a
  * stale file before forking (src/manager/master.ts): the worker leaves the path alone.
  */
-export async function bind(server: Server, target: ListenTarget, protocol: string, socketMode?: number, backlog?: number): Promise<void> {
-  await bindTo(protocol, target, () => tryListen(server, target, backlog), { replaceStale: !cluster.isWorker });
-  if ("path" in target && socketMode !== undefined) chmodSync(target.path, socketMode);
+export async function bind(server: Server, target: ListenTarget, protocol: string, options: BindServerOptions = {}): Promise<void> {
+  await bindTo(protocol, target, () => tryListen(server, target, options.backlog), { replaceStale: !cluster.isWorker });
+  if ("path" in target && options.socketMode !== undefined) chmodSync(target.path, options.socketMode);
+  if (options.log !== undefined) server.on("error", acceptFailed(protocol, server, target, options.log));
+}
+
+export interface BindServerOptions {
+  /** File mode for a unix socket (e.g. 0o660). */
+  socketMode?: number;
+  /** node:net's default (511) when absent. */
+  backlog?: number;
+  /** Where a failed accept is reported once listening (without it, node:net's 'error' would end the process). */
+  log?: (line: string) => void;
+}
+
+/**
+ * The report of a failed accept, one line each, for net.Server's 'error' (which node:net emits
+ * when accept fails: with no listener, the process would die) and for the raw path's
+ * onconnection (adapters/node/native.ts), which gets the same failures as a negative errno.
+ * libuv already rides out running out of descriptors itself (it closes what it cannot accept);
+ * what reaches us is rarer (ENFILE, ENOMEM, ENOBUFS), and the listener keeps accepting.
+ */
+export function acceptFailed(protocol: string, server: Server, target: ListenTarget, log: (line: string) => void): (err: Error | number) => void {
+  const limit = openFilesLimit();
+  return (err) => {
+    // The port the server got, for port 0.
+    const a = server.address();
+    const where = formatTarget(protocol, "host" in target && a !== null && typeof a === "object" ? { host: target.host, port: a.port } : target);
+    const e = typeof err === "number" ? Object.assign(new Error(`accept ${uvName(err)}`), { code: uvName(err) }) : err;
+    log(`${where}: accepting a connection failed: ${acceptError(e, limit)}; still listening`);
+  };
+}
+
+function uvName(errno: number): string {
+  try {
+    return getSystemErrorName(errno);
+  } catch {
+    return `error ${errno}`;
+  }
 }
 
 /** Listen on `target` once; rejects with the server's own error. `backlog`: node:net's default (511) when absent. */

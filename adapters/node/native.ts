@@ -43,8 +43,8 @@ export interface RawHandle {
 }
 
 export interface Native {
-  /** Make `server` hand each accepted handle to `accept` (after it is listening). */
-  takeOver(server: Server, accept: (handle: RawHandle) => void): boolean;
+  /** Make `server` hand each accepted handle to `accept` (after it is listening), and a failed accept's errno to `failed`. */
+  takeOver(server: Server, accept: (handle: RawHandle) => void, failed: (errno: number) => void): boolean;
   /** Start reading: `onread` gets each chunk, `onend` the peer's FIN, `onerror` a reset. */
   read(handle: RawHandle): void;
   /**
@@ -106,12 +106,13 @@ export function native(): Native | null {
   }
 
   cached = {
-    takeOver(server, accept) {
+    takeOver(server, accept, failed) {
       const h = (server as unknown as { _handle?: { onconnection?: unknown } | null })._handle;
       if (h == null || typeof h.onconnection !== "function") return false;
       h.onconnection = (err: number, handle: RawHandle | undefined) => {
-        // An accept error (EMFILE...) is net.Server's 'error' too; the listener keeps accepting.
+        // net.Server would emit 'error' (adapters/node/bind.ts); libuv keeps accepting either way.
         if (err === 0 && handle !== undefined) accept(handle);
+        else if (err !== 0) failed(err);
       };
       return true;
     },

@@ -112,7 +112,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: No
     server.headersTimeout = options.timeout > 0 ? Math.min(options.timeout * 1000, 60_000) : 0;
     server.timeout = options.timeout * 1000;
   }
-  await bind(server, target, scheme, options.socketMode);
+  await bind(server, target, scheme, { socketMode: options.socketMode, log: gateway.log });
   const address = server.address();
   const shown: ListenTarget = "port" in target && address !== null && typeof address === "object" ? { host: target.host, port: (address as AddressInfo).port } : target;
 

@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { chmodSync } from "node:fs";
 import { formatTarget, type Gateway, type Listener, type ListenTarget } from "../../src/index.ts";
-import { bind } from "../node/bind.ts";
+import { acceptFailed, bind } from "../node/bind.ts";
 import { MAX_VARS_SIZE } from "./codec.ts";
 import { Connection, type ConnectionLimits } from "./connection.ts";
 import { native, type RawHandle } from "../node/native.ts";
@@ -76,8 +76,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
     connections.add(c);
     c.start(false);
   });
-  await bind(server, target, "uwsgi", undefined, options.backlog ?? 511);
-  server.on("error", (err) => gateway.log(`uwsgi listener: ${err.message}`));
+  await bind(server, target, "uwsgi", { backlog: options.backlog ?? 511, log: gateway.log });
   const nat = options.portable === true ? null : native();
   if (nat !== null) {
     // Reading the packet at accept saves a loop round when it is already there, and costs an
@@ -101,7 +100,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
         } else pause = 4096;
         tries = misses = 0;
       }
-    });
+    }, acceptFailed("uwsgi", server, target, gateway.log));
   }
   if ("path" in target && options.socketMode !== undefined) chmodSync(target.path, options.socketMode);
 
