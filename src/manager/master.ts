@@ -143,11 +143,22 @@ class Master {
     const booting = s.state === "booting";
     s.state = "stopping";
     s.stopAt = this.now();
+    const signal = () => {
+      try {
+        s.worker.process.kill("SIGTERM");
+      } catch { /* gone already */ }
+    };
+    if (booting || !s.worker.isConnected()) return signal();
+    // A worker that exited on its own a moment ago (a SIGTERM sent to the whole process group,
+    // as systemd does) may still look connected: the write fails later, as the worker's 'error'
+    // event, which with no listener ended the master (seen on Deno: BrokenPipe). The callback
+    // takes the failure instead.
     try {
-      if (booting || !s.worker.isConnected()) s.worker.process.kill("SIGTERM");
-      else s.worker.send({ t: "stop" } satisfies MasterMessage);
+      s.worker.send({ t: "stop" } satisfies MasterMessage, (err: Error | null) => {
+        if (err) signal();
+      });
     } catch {
-      s.worker.process.kill("SIGTERM");
+      signal();
     }
   }
 

@@ -118,7 +118,7 @@ for (const rt of ["node", "bun", "deno"] as const) {
         assert.ok(s.output().includes(line), `the startup line names ${path}: ${s.output()}`);
         await s.stop("SIGTERM");
         assert.equal(s.child.exitCode, 0, s.output());
-        assert.ok(!existsSync(path), "the socket file is removed on stop");
+        assert.ok(!existsSync(path), `the socket file is removed on stop:\n${s.output()}`);
       });
 
       // Bun refuses --workers (its node:cluster cannot share a socket: docs/runtimes.md).
@@ -134,7 +134,7 @@ for (const rt of ["node", "bun", "deno"] as const) {
           assert.doesNotMatch(s.output(), /error/);
           await waitForPort({ path }, 5_000);
           await s.stop("SIGTERM");
-          assert.ok(!existsSync(path), "the socket file is removed on stop");
+          assert.ok(!existsSync(path), `the socket file is removed on stop:\n${s.output()}`);
         });
       }
     }
