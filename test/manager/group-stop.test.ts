@@ -5,9 +5,10 @@
  * write came back as the worker's 'error' event, which nobody listened to (Node: "write EPIPE",
  * Deno: "Uncaught BrokenPipe"), and the master died with exit 1 in about 2 stops of 3.
  *
- * The race is made certain: the master is stopped (SIGSTOP), its workers are sent SIGTERM and
- * exit, then the master gets SIGTERM and is continued, so it handles the signal before it has
- * seen its workers go.
+ * The race is set up: the master is stopped (SIGSTOP), its workers are sent SIGTERM and exit,
+ * then the master gets SIGTERM and is continued. Whether it handles the signal before it sees
+ * its workers go depends on the order the event loop takes them in: the old master failed about
+ * half the rounds (3 of 6, 2 of 6 in two runs), so 5 rounds per runtime.
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -31,7 +32,7 @@ function exited(pid: number): boolean {
 
 for (const rt of ["node", "deno"] as const) {
   describe(`tsgi serve --workers 2 on ${rt}: SIGTERM to the whole process group`, () => {
-    for (let round = 1; round <= 3; round++) {
+    for (let round = 1; round <= 5; round++) {
       test(`round ${round}: workers gone before the master acts; the master exits 0 with no error`, async () => {
         const [cmd, args] = tsgiCommand(["serve", "examples/hello.ts", "--workers", "2", "--http", "127.0.0.1:0"], rt);
         const s = start(cmd, args, { cwd: ROOT, env: env() });
