@@ -61,7 +61,7 @@ export interface Native {
 }
 
 interface StreamWrapBinding {
-  WriteWrap: new () => { handle: RawHandle; oncomplete: unknown; async: boolean; owner: unknown };
+  WriteWrap: new () => { handle: RawHandle; oncomplete: unknown; async: boolean; owner: unknown; body?: Uint8Array | null };
   streamBaseState: Int32Array;
   kReadBytesOrError: number;
   kArrayBufferOffset: number;
@@ -137,7 +137,13 @@ export function native(): Native | null {
       req.owner = owner;
       const err = body === null ? handle.writeLatin1String(req, head) : handle.writev(req, [head, "latin1", body, "buffer"], false);
       if (err !== 0) return err < 0 ? err : -err;
-      return state[kLastWriteWasAsync] !== 0 ? 1 : 0;
+      if (state[kLastWriteWasAsync] === 0) return 0;
+      // libuv writes the rest later from the body's memory, which nothing else may still hold:
+      // the request object keeps it alive until `written` (Node's own writes do the same,
+      // req.buffer/req._chunks). Without this, a collected body went out as whatever the
+      // memory held by then: other requests' bytes, on unix sockets and slow peers.
+      req.body = body;
+      return 1;
     },
   };
   return cached;

@@ -202,6 +202,23 @@ describe("connections", () => {
     c.destroy();
   });
 
+  test("1000 requests multiplexed on one connection, each with its own body, sent at once: every one answered with its own bytes", async () => {
+    // What a multiplexing front (HAProxy with mpxs-conns) could send at worst; HAProxy 2.6
+    // itself fails under such load (examples/deploy/haproxy-fcgi.cfg), tsgi must not.
+    const c = await Client.open(sync.target);
+    const n = 1000;
+    const bodies = Array.from({ length: n }, (_, i) => Buffer.alloc(i * 37 % 5000, 97 + (i % 26)));
+    await c.send(Buffer.concat(bodies.map((b, i) => request(2 * i + 1, cgi("/echo", { REQUEST_METHOD: "POST", CONTENT_LENGTH: String(b.length) }), b, { flags: 1 }))));
+    for (let i = 0; i < n; i++) {
+      const r = await c.ended(2 * i + 1, 20_000);
+      assert.deepEqual(r.end, { appStatus: 0, protocolStatus: 0 }, `request ${2 * i + 1}`);
+      const got = parseCgi(r.stdout);
+      assert.equal(got.status, 200);
+      assert.ok(got.body.equals(bodies[i]), `request ${2 * i + 1}: ${got.body.length} bytes back, ${bodies[i].length} sent`);
+    }
+    c.destroy();
+  });
+
   test("GET_VALUES is answered with the three known names only", async () => {
     const c = await Client.open(sync.target);
     await c.send(rec(T.GET_VALUES, 0, pairs([["FCGI_MAX_CONNS", ""], ["FCGI_MAX_REQS", ""], ["FCGI_MPXS_CONNS", ""], ["X_UNKNOWN", ""]])));
