@@ -151,7 +151,7 @@ class Master {
     if (booting || !s.worker.isConnected()) return signal();
     // A worker that exited on its own a moment ago (a SIGTERM sent to the whole process group,
     // as systemd does) may still look connected: the write fails later, as the worker's 'error'
-    // event, which with no listener ended the master (seen on Deno: BrokenPipe). The callback
+    // event, which with no listener ended the master (Node: write EPIPE, Deno: BrokenPipe). The callback
     // takes the failure instead.
     try {
       s.worker.send({ t: "stop" } satisfies MasterMessage, (err: Error | null) => {
