@@ -12,6 +12,7 @@ import { connect, type Socket } from "node:net";
 import { after, describe, test } from "node:test";
 import { freePort, start, stopAll, waitForPort } from "../support/process.ts";
 import { ROOT, tsgiCommand, type Runtime } from "../support/runtime.ts";
+import { Connection } from "../../src/testing/index.ts";
 import { once as fastcgiOnce, cgi, parseCgi } from "../fastcgi/client.ts";
 import { nginxVars, request as uwsgiRequest } from "../uwsgi/client.ts";
 
@@ -40,20 +41,15 @@ async function hello(protocol: Protocol, port: number): Promise<string> {
     const r = await uwsgiRequest(at, nginxVars("GET", "/x"), undefined, { timeoutMs: 2000 });
     return r.body.toString();
   }
-  return new Promise((resolve, reject) => {
-    const s = connect(port, "127.0.0.1");
-    const chunks: Buffer[] = [];
-    s.setTimeout(2000, () => s.destroy(new Error("timed out")));
-    s.on("connect", () => s.write("GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
-    s.on("data", (d: Buffer) => chunks.push(d));
-    s.on("error", reject);
-    s.on("close", () => {
-      const raw = Buffer.concat(chunks).toString("latin1");
-      const sep = raw.indexOf("\r\n\r\n");
-      if (!raw.startsWith("HTTP/1.1 200") || sep < 0) reject(new Error(`no 200: ${JSON.stringify(raw.slice(0, 80))}`));
-      else resolve(raw.slice(sep + 4));
-    });
-  });
+  const c = await Connection.open(at, 2000);
+  try {
+    await c.write("GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    const r = await c.readResponse({ timeoutMs: 2000 });
+    if (r.status !== 200) throw new Error(`status ${r.status}`);
+    return r.body.toString();
+  } finally {
+    c.destroy();
+  }
 }
 
 /** Open `n` connections and hold them (those the server resets or never takes are fine). */
