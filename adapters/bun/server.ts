@@ -54,7 +54,8 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
   if (Bun === null) throw new Error("tsgi/bun runs on Bun only; on Node use tsgi/node, on Deno tsgi/deno");
   if ("fd" in target) throw unsupportedTarget(target);
   const idleTimeout = options.idleTimeout ?? options.timeout ?? 10;
-  if (idleTimeout > 255) throw new Error(`--timeout ${idleTimeout}: Bun.serve closes silent connections after at most 255 s; give 255 or less (0: never)`);
+  // The message names what the caller gave: the option (tsgi/bun's listen) or the CLI flag.
+  if (idleTimeout > 255) throw new Error(`${options.idleTimeout !== undefined ? "idleTimeout" : "--timeout"} ${idleTimeout}: Bun.serve closes silent connections after at most 255 s; give 255 or less (0: never)`);
   const unix = "path" in target;
   let server: BunServer;
   const passFetch = options.nativeFetch !== false && gateway.kind === "fetch";
