@@ -4,7 +4,7 @@
  * requests, waiting for a log line, and the process-group check that nothing is left behind.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,8 @@ import { runtime } from "../support/runtime.ts";
 export const BUN_SKIP = runtime() === "bun" ? "Bun's node:cluster cannot share a listening socket: tsgi refuses --workers there" : undefined;
 
 export const dir = mkdtempSync(join(tmpdir(), "tsgi-manager-"));
+// Every test file that imports this gets its own folder; it goes when the file's process ends.
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 
 /** Environment for tsgi: without NODE_EXTRA_CA_CERTS, which slows every node start (~55 ms). */
 export function env(): NodeJS.ProcessEnv {
