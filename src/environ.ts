@@ -54,11 +54,16 @@ export function byteStringToBytes(s: string): Uint8Array {
   return out;
 }
 
-/** Bytes as a byte string. */
-export function bytesToByteString(b: Uint8Array): string {
+/** Bytes `b[start, end)` as a byte string (one char per byte). */
+export function bytesToByteString(b: Uint8Array, start = 0, end = b.length): string {
+  if (end <= start) return "";
+  // Buffer's latin1 slice (Node, Bun, Deno's node:buffer) is one native call. Not
+  // TextDecoder("latin1"): that is windows-1252, which remaps bytes 0x80-0x9f.
+  const buf = b as Uint8Array & { latin1Slice?: (start: number, end: number) => string };
+  if (typeof buf.latin1Slice === "function") return buf.latin1Slice(start, end);
   let s = "";
-  for (let i = 0; i < b.length; i += 8192) {
-    s += String.fromCharCode.apply(null, b.subarray(i, i + 8192) as unknown as number[]);
+  for (let i = start; i < end; i += 8192) {
+    s += String.fromCharCode.apply(null, b.subarray(i, Math.min(end, i + 8192)) as unknown as number[]);
   }
   return s;
 }

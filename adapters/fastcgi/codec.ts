@@ -3,7 +3,7 @@
  * records the application side sends. Pure functions over bytes; the server loop is in
  * connection.ts. Integers are big-endian ("B1<<8 + B0").
  */
-import type { CgiParams } from "../../src/index.ts";
+import { bytesToByteString, ParamsDecoder, type CgiParams } from "../../src/index.ts";
 
 export const VERSION = 1;
 export const HEADER_LEN = 8;
@@ -217,7 +217,7 @@ export function decodePairs(b: Uint8Array, each: (name: string, value: string) =
       off += 4;
     } else off += 1;
     if (nl > end - off || vl > end - off - nl) throw new PairsError(`a pair of ${nl}+${vl} bytes runs past the end of the ${end}-byte block`);
-    each(latin1(b, off, off + nl), latin1(b, off + nl, off + nl + vl));
+    each(bytesToByteString(b, off, off + nl), bytesToByteString(b, off + nl, off + nl + vl));
     off += nl + vl;
     count++;
   }
@@ -231,7 +231,8 @@ export function decodePairs(b: Uint8Array, each: (name: string, value: string) =
  * can override one). Throws PairsError when a length runs past the end.
  */
 export function decodeParams(b: Uint8Array, start: number, end: number): CgiParams {
-  const params: CgiParams = {};
+  const d = decoder;
+  d.begin();
   let off = start;
   while (off < end) {
     let nl = b[off];
@@ -248,52 +249,12 @@ export function decodeParams(b: Uint8Array, start: number, end: number): CgiPara
       off += 4;
     } else off += 1;
     if (nl > end - off || vl > end - off - nl) throw new PairsError(`a pair of ${nl}+${vl} bytes runs past the end of the ${end - start}-byte block`);
-    const name = latin1(b, off, off + nl);
-    const value = latin1(b, off + nl, off + nl + vl);
+    d.name(b, off, off + nl);
+    d.value(b, off + nl, off + nl + vl);
     off += nl + vl;
-    const prev = params[name];
-    if (prev === undefined) params[name] = value;
-    else if (name === "HTTP_COOKIE") params[name] = prev + "; " + value;
-    else if (name.startsWith("HTTP_")) params[name] = prev + ", " + value;
-    else params[name] = value;
   }
-  return params;
+  return d.end(b, start, end);
 }
 
-/** Strings up to this many bytes go through the cache. */
-const CACHED_LEN = 32;
-/** Slots in the cache (a power of two); each holds the last string whose bytes hashed there. */
-const CACHE_SLOTS = 1024;
-const cache: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
-
-/**
- * Bytes → byte string (one char per byte). Short strings come from a small direct-mapped cache
- * when the same bytes were seen before: the parameter names and most values (GET, HTTP/1.1,
- * 127.0.0.1) repeat on every request, and reusing one string spares building it char by char and
- * lets V8 skip re-internalizing it as a property key. A miss just replaces the slot, so the cache
- * stays bounded whatever a peer sends.
- */
-export function latin1(b: Uint8Array, start: number, end: number): string {
-  const n = end - start;
-  if (n <= CACHED_LEN) {
-    if (n === 0) return "";
-    let h = n;
-    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + b[i]) | 0;
-    const slot = (h ^ (h >>> 15)) & (CACHE_SLOTS - 1);
-    const hit = cache[slot];
-    if (hit !== undefined && hit.length === n) {
-      let i = 0;
-      while (i < n && hit.charCodeAt(i) === b[start + i]) i++;
-      if (i === n) return hit;
-    }
-    let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
-    cache[slot] = s;
-    return s;
-  }
-  let s = "";
-  for (let i = start; i < end; i += 8192) {
-    s += String.fromCharCode.apply(null, b.subarray(i, Math.min(end, i + 8192)) as unknown as number[]);
-  }
-  return s;
-}
+/** Names and values become strings through the shared decoder (src/params.ts: it reuses the last block's strings). */
+const decoder = new ParamsDecoder((name, prev, value) => (name === "HTTP_COOKIE" ? prev + "; " + value : name.startsWith("HTTP_") ? prev + ", " + value : value));

@@ -13,7 +13,7 @@
  * Keys and values are raw bytes; they become byte strings (one char per byte, as PEP 3333).
  * The response is not a uwsgi packet at all but a raw HTTP/1.x response (see sink.ts).
  */
-import { bytesToByteString, type CgiParams } from "../../src/index.ts";
+import { bytesToByteString, ParamsDecoder, type CgiParams } from "../../src/index.ts";
 
 /** Size of the packet header. */
 export const HEADER_SIZE = 4;
@@ -43,41 +43,6 @@ export function decodeHeader(buf: Uint8Array, offset = 0): PacketHeader {
   return { modifier1: buf[offset], size: buf[offset + 1] | (buf[offset + 2] << 8), modifier2: buf[offset + 3] };
 }
 
-/** Strings up to this many bytes are looked up in the cache below first. */
-const SHORT = 24;
-/** Slots of the cache (a power of two); a slot holds the last short string that hashed there. */
-const SLOTS = 512;
-const recent: string[] = new Array<string>(SLOTS).fill("");
-
-/**
- * Bytes → byte string. The names and most values (GET, HTTP/1.1, 127.0.0.1, the server port) are
- * the same on every request from a front server, so short ones come from a small direct-mapped
- * cache when the bytes match: no new string to build, hash and collect, and V8 finds an already
- * internalized property key. A miss replaces the slot: bounded whatever a peer sends.
- */
-function byteString(buf: Uint8Array, start: number, end: number): string {
-  const n = end - start;
-  if (n < 1) return "";
-  let slot = -1;
-  if (n <= SHORT) {
-    let h = n;
-    for (let i = start; i < end; i++) h = (Math.imul(h, 33) ^ buf[i]) | 0;
-    slot = (h ^ (h >>> 11)) & (SLOTS - 1);
-    const hit = recent[slot];
-    if (hit.length === n) {
-      let i = 0;
-      while (i < n && hit.charCodeAt(i) === buf[start + i]) i++;
-      if (i === n) return hit;
-    }
-  }
-  const b = buf as Uint8Array & { latin1Slice?: (s: number, e: number) => string };
-  // Buffer's latin1 slice is the fast path on Node and Bun. Not TextDecoder("latin1"): that is
-  // windows-1252 and remaps bytes 0x80-0x9f.
-  const s = typeof b.latin1Slice === "function" ? b.latin1Slice(start, end) : bytesToByteString(buf.subarray(start, end));
-  if (slot >= 0) recent[slot] = s;
-  return s;
-}
-
 /**
  * Decode the vars block `buf[start, end)` into CGI params (a `__proto__` key is dropped: it
  * is no CGI variable, and on a plain object it would be a prototype). Repeated `HTTP_*` keys (nginx before 1.23 sends one
@@ -88,10 +53,8 @@ function byteString(buf: Uint8Array, start: number, end: number): string {
  * rejects both, and gunicorn too).
  */
 export function decodeVars(buf: Uint8Array, start: number, end: number): CgiParams {
-  // A plain object, not Object.create(null): V8 keeps it in fast mode (the front server sends
-  // the same keys in the same order every time, so hidden classes are shared), while a
-  // null-prototype object is a hash table from the start. `__proto__` is skipped instead.
-  const params: CgiParams = {};
+  const d = decoder;
+  d.begin();
   let i = start;
   while (i < end) {
     if (i + 2 > end) throw new UwsgiProtocolError(`vars block ends inside a key length at byte ${i - start} of ${end - start}`);
@@ -99,23 +62,25 @@ export function decodeVars(buf: Uint8Array, start: number, end: number): CgiPara
     i += 2;
     if (klen === 0) throw new UwsgiProtocolError(`zero-length key at byte ${i - 2 - start} of the vars block`);
     if (i + klen + 2 > end) throw new UwsgiProtocolError(`key of ${klen} bytes at byte ${i - 2 - start} runs past the ${end - start}-byte vars block`);
-    const key = byteString(buf, i, i + klen);
+    d.name(buf, i, i + klen);
+    const k = i;
     i += klen;
     const vlen = buf[i] | (buf[i + 1] << 8);
     i += 2;
-    if (i + vlen > end) throw new UwsgiProtocolError(`value of ${key} (${vlen} bytes) runs past the ${end - start}-byte vars block`);
-    const value = byteString(buf, i, i + vlen);
+    if (i + vlen > end) throw new UwsgiProtocolError(`value of ${bytesToByteString(buf.subarray(k, k + klen))} (${vlen} bytes) runs past the ${end - start}-byte vars block`);
+    d.value(buf, i, i + vlen);
     i += vlen;
-    if (key === "__proto__") continue;
-    const prev = Object.prototype.hasOwnProperty.call(params, key) ? params[key] : undefined;
-    if (prev === undefined) params[key] = value;
-    else if (key === "HTTP_COOKIE") params[key] = prev + "; " + value;
-    else if (key.startsWith("HTTP_")) params[key] = prev + ", " + value;
-    else if (key === "CONTENT_LENGTH" && prev !== value) throw new UwsgiProtocolError(`CONTENT_LENGTH given twice (${JSON.stringify(prev)} and ${JSON.stringify(value)})`);
-    else params[key] = value;
   }
-  return params;
+  return d.end(buf, start, end);
 }
+
+/** Names and values become strings through the shared decoder (src/params.ts: it reuses the last block's strings). */
+const decoder = new ParamsDecoder((name, prev, value) => {
+  if (name === "HTTP_COOKIE") return prev + "; " + value;
+  if (name.startsWith("HTTP_")) return prev + ", " + value;
+  if (name === "CONTENT_LENGTH" && prev !== value) throw new UwsgiProtocolError(`CONTENT_LENGTH given twice (${JSON.stringify(prev)} and ${JSON.stringify(value)})`);
+  return value;
+});
 
 /**
  * Encode vars as a uwsgi vars block. Keys and values are byte strings (chars above U+00FF
