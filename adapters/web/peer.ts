@@ -72,13 +72,8 @@ const ADDR = peerKey("REMOTE_ADDR", "addr");
 const PORT = peerKey("REMOTE_PORT", "port");
 
 /** Make `env.REMOTE_ADDR`/`REMOTE_PORT` come from `find(arg)` on first use; null from it: the keys are absent. */
-const PM = process.env.PM;
 export function peerOnDemand<A>(env: CgiEnviron, find: (arg: A) => Peer | null, arg: A): void {
   const src: Source = { find, arg, addr: undefined, port: undefined };
-  if (PM === "none") return;
-  if (PM === "symset") { (env as Env)[SOURCE] = src; Object.defineProperty(env, "REMOTE_ADDR", ADDR); Object.defineProperty(env, "REMOTE_PORT", PORT); return; }
-  if (PM === "srconly") { Object.defineProperty(env, SOURCE, { value: src, writable: false, enumerable: false, configurable: true }); return; }
-  if (PM === "acconly") { Object.defineProperty(env, "REMOTE_ADDR", ADDR); Object.defineProperty(env, "REMOTE_PORT", PORT); return; }
   Object.defineProperty(env, SOURCE, { value: src, writable: false, enumerable: false, configurable: true });
   Object.defineProperty(env, "REMOTE_ADDR", ADDR);
   Object.defineProperty(env, "REMOTE_PORT", PORT);
