@@ -23,6 +23,8 @@ export type RepeatedName = (name: string, previous: string, value: string) => st
 
 /** Fields (names and values) a template remembers; a block with more is decoded plainly. */
 const MAX_FIELDS = 512;
+/** Value fields `again` checks one by one; a block with more changes is decoded field by field. */
+const MAX_HOLES = 4;
 /** Largest block a template holds; a larger one is decoded plainly. */
 const MAX_BYTES = 65536;
 
@@ -37,6 +39,13 @@ export class ParamsDecoder {
   private readonly len = new Int32Array(MAX_FIELDS).fill(-1);
   private readonly text: string[] = new Array<string>(MAX_FIELDS).fill("");
   private fields = 0;
+  /** Size in bytes of the template block. */
+  private size = -1;
+  /**
+   * Value fields that changed while keeping their length (REMOTE_PORT, a request id): the
+   * holes in the template that `again` checks field by field, ascending, at most MAX_HOLES.
+   */
+  private readonly holes: number[] = [];
   /** The params of the block that set the current names, and its values by field index. */
   private last: CgiParams | null = null;
   private readonly lastValues: string[] = new Array<string>(MAX_FIELDS).fill("");
@@ -53,6 +62,38 @@ export class ParamsDecoder {
 
   constructor(private readonly repeat: RepeatedName) {}
 
+  /**
+   * The params of `buf[start, end)` if it is the template block with at most its holes'
+   * contents changed, else null (then decode it field by field: `begin`, `name`/`value`,
+   * `end`). The parts between the holes are compared as whole ranges (one native compare
+   * each on a Buffer); they include every length prefix, so equal ranges mean the same fields
+   * at the same places, and the block is as valid as the template was.
+   */
+  again(buf: Uint8Array, start: number, end: number): CgiParams | null {
+    const last = this.last;
+    if (last === null || end - start !== this.size) return null;
+    const t = this.bytes, holes = this.holes;
+    let pos = 0;
+    for (let k = 0; k < holes.length; k++) {
+      const at = this.at[holes[k]];
+      if (!sameRange(buf, start + pos, t, pos, at)) return null;
+      pos = at + this.len[holes[k]];
+    }
+    if (!sameRange(buf, start + pos, t, pos, this.size)) return null;
+    const params = { ...last };
+    for (let k = 0; k < holes.length; k++) {
+      const i = holes[k], at = this.at[i], n = this.len[i];
+      let j = 0;
+      while (j < n && t[at + j] === buf[start + at + j]) j++;
+      if (j < n) {
+        for (; j < n; j++) t[at + j] = buf[start + at + j];
+        this.text[i] = bytesToByteString(buf, start + at, start + at + n);
+      }
+      if (this.text[i] !== this.lastValues[i]) params[this.text[i - 1]] = this.text[i];
+    }
+    return params;
+  }
+
   begin(): void {
     this.n = 0;
     this.sameNames = true;
@@ -68,7 +109,19 @@ export class ParamsDecoder {
   }
 
   value(buf: Uint8Array, start: number, end: number): void {
-    this.field(buf, start, end);
+    const i = this.n;
+    if (this.field(buf, start, end)) return;
+    if (i < MAX_FIELDS && this.len[i] === end - start) {
+      if (this.holes.includes(i)) return;
+      if (this.holes.length < MAX_HOLES) {
+        this.holes.push(i);
+        this.holes.sort((a, b) => a - b);
+        return;
+      }
+    }
+    // `again` relies on every value outside the holes being the one `last` has: this one is
+    // not, so `end` builds `last` again from this block.
+    this.last = null;
   }
 
   /** The params of the block `buf[start, end)` whose fields were just given. */
@@ -165,5 +218,16 @@ export class ParamsDecoder {
     }
     for (let i = n; i < this.fields; i++) this.len[i] = -1;
     this.fields = n;
+    this.size = size;
+    this.holes.length = 0;
   }
+}
+
+/** Is `buf[start, start + (tEnd - tStart))` the same as `t[tStart, tEnd)`? */
+function sameRange(buf: Uint8Array, start: number, t: Uint8Array, tStart: number, tEnd: number): boolean {
+  if (tEnd <= tStart) return true;
+  const b = buf as Uint8Array & { compare?: (target: Uint8Array, targetStart: number, targetEnd: number, sourceStart: number, sourceEnd: number) => number };
+  if (typeof b.compare === "function") return b.compare(t, tStart, tEnd, start, start + tEnd - tStart) === 0;
+  for (let i = tStart, j = start; i < tEnd; i++, j++) if (t[i] !== buf[j]) return false;
+  return true;
 }

@@ -232,6 +232,8 @@ export function decodePairs(b: Uint8Array, each: (name: string, value: string) =
  */
 export function decodeParams(b: Uint8Array, start: number, end: number): CgiParams {
   const d = decoder;
+  const same = d.again(b, start, end);
+  if (same !== null) return same;
   d.begin();
   let off = start;
   while (off < end) {

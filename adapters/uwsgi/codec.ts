@@ -54,6 +54,8 @@ export function decodeHeader(buf: Uint8Array, offset = 0): PacketHeader {
  */
 export function decodeVars(buf: Uint8Array, start: number, end: number): CgiParams {
   const d = decoder;
+  const same = d.again(buf, start, end);
+  if (same !== null) return same;
   d.begin();
   let i = start;
   while (i < end) {
