@@ -15,6 +15,7 @@ import { internalError, isAbort, RuntimeSink, type FetchSinkOptions } from "../w
 import { bunGlobal, type BunServer } from "./types.ts";
 import { closeWithin } from "../../src/listener.ts";
 import { bindTo } from "../../src/bind.ts";
+import { watchOpenFiles } from "../../src/open-files.ts";
 
 /** Bun.serve writes Content-Length and the reason phrase itself (see FetchSinkOptions). */
 const BUN_SINK: FetchSinkOptions = { framed: true };
@@ -132,10 +133,13 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Bu
   if (unix && options.socketMode !== undefined) chmodSync(target.path, options.socketMode);
   const url = unix ? formatTarget(scheme, target) : formatTarget(scheme, { host: target.host, port: server.port ?? target.port });
 
+  // Out of descriptors, Bun stops accepting without a word: src/open-files.ts says so.
+  const unwatch = watchOpenFiles(gateway.log);
   let closing: Promise<void> | null = null;
   return {
     url,
     close(graceMs = 30_000) {
+      unwatch();
       // stop(false) stops accepting and resolves when in-flight requests are done;
       // past the grace period stop(true) cuts what is left.
       return (closing ??= closeWithin(graceMs, () => server.stop(false), () => server.stop(true)));

@@ -6,7 +6,7 @@ import { chmodSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { formatTarget, type Gateway, type Listener, type ListenTarget, type Log } from "../../src/index.ts";
 // The http listener's binding (node:net, as here); only an fd's refusal is FastCGI's own.
-import { acceptFailed, bind as bindServer, removeSocketFile, tryListen } from "../node/bind.ts";
+import { acceptFailed, bind as bindServer, removeSocketFile, reportAcceptFailures, tryListen } from "../node/bind.ts";
 import { native, type RawHandle } from "../node/native.ts";
 import { Connection } from "./connection.ts";
 import type { Context } from "./exchange.ts";
@@ -156,7 +156,7 @@ async function bind(server: Server, target: ListenTarget, log: (line: string) =>
     const e = err as NodeJS.ErrnoException;
     throw new Error(`cannot serve FastCGI on fd ${target.fd} (${e.code ?? e.message}): it must be a listening socket, as lighttpd bin-path or spawn-fcgi pass; otherwise give an address (--fastcgi HOST:PORT or a socket path)`);
   }
-  server.on("error", acceptFailed("fastcgi", server, target, log));
+  reportAcceptFailures(server, "fastcgi", target, log);
 }
 
 function allowList(addrs: string[] | undefined): Set<string> | null {

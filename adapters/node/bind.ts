@@ -8,6 +8,7 @@ import cluster from "node:cluster";
 import type { Server } from "node:net";
 import { getSystemErrorName } from "node:util";
 import { acceptError, bindTo, openFilesLimit } from "../../src/bind.ts";
+import { watchOpenFiles } from "../../src/open-files.ts";
 import { formatTarget, type ListenTarget } from "../../src/index.ts";
 
 /**
@@ -18,7 +19,16 @@ import { formatTarget, type ListenTarget } from "../../src/index.ts";
 export async function bind(server: Server, target: ListenTarget, protocol: string, options: BindServerOptions = {}): Promise<void> {
   await bindTo(protocol, target, () => tryListen(server, target, options.backlog), { replaceStale: !cluster.isWorker });
   if ("path" in target && options.socketMode !== undefined) chmodSync(target.path, options.socketMode);
-  if (options.log !== undefined) server.on("error", acceptFailed(protocol, server, target, options.log));
+  if (options.log !== undefined) reportAcceptFailures(server, protocol, target, options.log);
+}
+
+/**
+ * What the listener tells the log about accepting, once it listens: a failed accept (below), and
+ * running out of file descriptors, which libuv handles without reporting it (src/open-files.ts).
+ */
+export function reportAcceptFailures(server: Server, protocol: string, target: ListenTarget, log: (line: string) => void): void {
+  server.on("error", acceptFailed(protocol, server, target, log));
+  server.once("close", watchOpenFiles(log));
 }
 
 export interface BindServerOptions {
