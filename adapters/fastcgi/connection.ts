@@ -77,6 +77,11 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
   private paused = 0;
   private closing = false;
   private closeWhenIdle = false;
+  /** Output queued at the last sweep (-1: none), and when it last changed (see `sweep`). */
+  private queuedAtSweep = -1;
+  private outputMoved = 0;
+  /** The web server's EOF came: it sends nothing more (it may still read). */
+  private peerEnded = false;
   private fresh = true;
   private strayLogged = false;
   private drainWait: Promise<void> | null = null;
@@ -186,11 +191,48 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
     }
   }
 
-  /** @internal */
+  /**
+   * @internal The web server's EOF. In the middle of a record it is bad input. Otherwise it may
+   * be only the end of what the web server sends: libfcgi's cgi-fcgi shuts down its writing side
+   * right after its request and reads the response after that, and an EOF looks the same
+   * whether the peer still reads or closed for good. So requests whose input is whole are
+   * answered to the end (as PHP-FPM and Go's net/http/fcgi do: they read nothing more once a
+   * request is in); a peer that is gone shows when a write fails. Requests still waiting for
+   * PARAMS or STDIN will never get them: they end as if the peer had gone.
+   */
   onEnd(): void {
-    if (this.closing || this.dead) return this.kill();
-    if (this.reader.midRecord) this.fatal(`the web server closed the connection in the middle of a record (${this.reader.missing} bytes missing)`);
-    else this.kill();
+    if (this.dead) return;
+    if (this.closing) {
+      // The EOF we waited for after our own half-close. Output still queued goes first: the
+      // socket closes once it is flushed (both sides have ended); the sweep ends a stuck one.
+      if (this.queuedOut() > 0) return;
+      return this.kill();
+    }
+    if (this.reader.midRecord) return this.fatal(`the web server closed the connection in the middle of a record (${this.reader.missing} bytes missing)`);
+    this.peerEnded = true;
+    let err: Error | null = null;
+    for (const ex of this.exchanges.values()) {
+      if (ex.paramsDone && ex.body.ended) continue;
+      this.exchanges.delete(ex.id);
+      ex.done = true;
+      ex.sink.peerGone();
+      ex.body.fail((err ??= new Error("the web server closed the FastCGI connection before the request's input was whole")));
+      if (!ex.started) ex.release();
+    }
+    this.ready = this.ready.filter((ex) => !ex.done);
+    if (this.exchanges.size === 0) {
+      // Every response is out of our hands but maybe not yet written: let it go first.
+      if (this.raw !== null && this.rawPending > 0) this.closeWhenWritten = true;
+      else if (this.queuedOut() > 0) {
+        this.closing = true;
+        this.lastRead = Date.now();
+        this.socket.end();
+      } else this.kill();
+      return;
+    }
+    // Close after the last response; nothing more will come in to drain.
+    this.draining.clear();
+    this.closeWhenIdle = true;
   }
 
   // ---- records in
@@ -434,14 +476,14 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
    */
   private closeGracefully(): void {
     if (this.closing || this.dead) return;
-    if (this.draining.size === 0 && !this.reader.midRecord) {
+    if ((this.draining.size === 0 || this.peerEnded) && !this.reader.midRecord) {
       if (this.raw !== null) {
         // Everything came in; close once libuv has written what it still holds.
         if (this.rawPending === 0) this.kill();
         else this.closeWhenWritten = true;
         return;
       }
-      if (this.socket.writableLength === 0) {
+      if (this.queuedOut() === 0) {
         this.kill();
         return;
       }
@@ -449,6 +491,18 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
     this.closing = true;
     this.lastRead = Date.now();
     this.socket.end();
+  }
+
+  /**
+   * Output the kernel has not taken yet, in bytes: a net.Socket's own buffer, and what libuv
+   * still holds (raw writes, also those from before a net.Socket wrapped the handle). Closing
+   * the handle while libuv holds bytes would cancel them.
+   */
+  private queuedOut(): number {
+    const s = this.net;
+    const h = (this.raw ?? (s as unknown as { _handle?: { writeQueueSize?: unknown } | null } | null)?._handle) as { writeQueueSize?: unknown } | null | undefined;
+    // writeQueueSize: libuv's count (Node); elsewhere only whether raw writes are pending.
+    return (s === null ? 0 : s.writableLength) + (typeof h?.writeQueueSize === "number" ? h.writeQueueSize : this.rawPending);
   }
 
   /** Bad input on the connection: one log line, end every request on it, close it. */
@@ -494,6 +548,22 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
   /** Called about once a second: the read timeout, and connections slow to close. */
   sweep(now: number): void {
     const idle = now - this.lastRead;
+    const queued = this.queuedOut();
+    if (queued > 0) {
+      // Output waiting for the web server to take it (one relaying to a slow client): that is
+      // neither idleness nor lingering. It may stall as long as the read timeout allows (0: for
+      // good; the web server's own timeouts end it then), counted from the last progress.
+      if (queued !== this.queuedAtSweep) {
+        this.queuedAtSweep = queued;
+        this.outputMoved = now;
+      } else if (this.ctx.readTimeout > 0 && now - this.outputMoved > Math.max(this.ctx.readTimeout, LINGER_MS)) {
+        const stalled = `the web server took none of the ${queued} bytes of output waiting for it for ${Math.round((now - this.outputMoved) / 1000)} s (readTimeout ${this.ctx.readTimeout} ms)`;
+        if (this.dead) this.kill(); // already cut (an aborted response): no second line
+        else this.fatal(stalled);
+      }
+      return;
+    }
+    this.queuedAtSweep = -1;
     if (this.closing) {
       if (idle > LINGER_MS) this.kill();
       return;

@@ -26,7 +26,8 @@ export interface FastCgiOptions {
   maxParamsSize?: number;
   /**
    * Milliseconds the web server may leave us waiting in the middle of a record, or for the rest
-   * of a request's PARAMS/STDIN, before the connection is closed. 0: no limit. Default 60000
+   * of a request's PARAMS/STDIN, or take none of the output waiting for it (then at least 5 s),
+   * before the connection is closed. 0: no limit. Default 60000
    * (nginx's own fastcgi_send_timeout). Idle kept-alive connections never time out: the web
    * server owns them (fcgi-spec §3.5).
    */

@@ -82,6 +82,18 @@ export const syncApp: SyncApp = (environ: Environ, startResponse: StartResponse)
     startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
     return [b];
   }
+  if (path.startsWith("/chunks/")) {
+    // The same bytes as /big/, as a stream of 64 KiB chunks (the listener's backpressure path).
+    const n = Number(path.slice(8));
+    startResponse("200 OK", [["Content-Type", "application/octet-stream"]]);
+    return (function* () {
+      for (let at = 0; at < n; at += 65536) {
+        const b = Buffer.alloc(Math.min(65536, n - at));
+        for (let i = 0; i < b.length; i++) b[i] = (at + i) & 255;
+        yield b;
+      }
+    })();
+  }
   if (path === "/literal") {
     startResponse("404 Not Here", [["Content-Type", "text/plain"]]);
     return ["Status: 200 OK\r\n\r\nFoo: bar\r\n"];

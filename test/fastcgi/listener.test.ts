@@ -337,6 +337,66 @@ describe("abort and input flow", () => {
     assert.equal(seen["disconnect-c1"], true);
   });
 
+  test("a web server that half-closes after its request (libfcgi's cgi-fcgi) still reads the whole response", async () => {
+    // cgi-fcgi calls shutdown(SHUT_WR) once its request is sent. A response too big for the
+    // socket buffers was cut at that EOF: under load cgi-fcgi got ~3 of 5 MiB (a CI run).
+    for (const path of ["/big/8388608", "/chunks/8388608"]) {
+      const c = await Client.open(sync.target);
+      c.socket.pause(); // read nothing until the server has seen our EOF with output pending
+      await c.send(request(1, cgi(path)));
+      c.socket.end();
+      await new Promise((r) => setTimeout(r, 300));
+      c.socket.resume();
+      const r = await c.ended(1, 10_000);
+      const body = parseCgi(r.stdout).body;
+      assert.equal(body.length, 8388608, path);
+      for (let i = 0; i < body.length; i += 4099) assert.equal(body[i], i & 255, `${path}: byte ${i}`);
+      await c.closedByServer(2000);
+    }
+  });
+
+  test("a reader slower than the 5 s the server waits for a closing peer still gets the whole response", async () => {
+    // After its last record the server half-closes and waits for the peer's EOF, at most 5 s
+    // (LINGER_MS); output still queued for a slow reader then was dropped with the socket.
+    const c = await Client.open(sync.target);
+    c.socket.pause();
+    await c.send(request(1, cgi("/big/8388608")));
+    await new Promise((r) => setTimeout(r, 6500));
+    c.socket.resume();
+    const r = await c.ended(1, 10_000);
+    assert.equal(parseCgi(r.stdout).body.length, 8388608);
+    await c.closedByServer(7000);
+  });
+
+  test("output the web server stops taking: the connection is closed after readTimeout (at least 5 s) with one log line", async () => {
+    const app = await serveApp(syncApp, { readTimeout: 1000 });
+    try {
+      const c = await Client.open(app.target);
+      c.socket.pause(); // takes nothing, ever
+      await c.send(request(1, cgi("/big/8388608")));
+      const t0 = Date.now();
+      while (app.logs.length === 0 && Date.now() - t0 < 9000) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(Date.now() - t0 >= 4500, `gave up after ${Date.now() - t0} ms: a stalled reader gets at least 5 s`);
+      // What the kernel already holds still arrives, then the close; no END_REQUEST.
+      c.socket.resume();
+      await c.closedByServer(5000);
+      assert.equal(c.reply(1).end, undefined);
+      assert.equal(app.logs.length, 1, app.logs.join("\n"));
+      assert.match(app.logs[0], /^fastcgi: the web server took none of the \d+ bytes of output waiting for it for \d+ s \(readTimeout 1000 ms\); connection closed$/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test("a half-closed connection whose request still lacks STDIN: the request ends as if the peer had gone", async () => {
+    const c = await Client.open(async_.target);
+    await c.send(Buffer.concat([begin(1), stream(T.PARAMS, 1, pairs(cgi("/disconnect/h1", { REQUEST_METHOD: "POST" })))]));
+    await new Promise((r) => setTimeout(r, 50));
+    c.socket.end();
+    await c.until(() => seen["disconnect-h1"] === true, "http.disconnect in the app");
+    await c.closedByServer(2000);
+  });
+
   test("STDIN streams into an async app with backpressure: the socket is not read while the app does not read", async () => {
     const c = await Client.open(async_.target);
     const size = 24 * 1024 * 1024;
