@@ -7,6 +7,7 @@
 #   bun-tsgi-fetch / deno-tsgi-fetch  a fetch-style app (what a Hono app is to tsgi)
 #   bun-floor                         no tsgi: raw Bun.serve reading the URL and headers, the
 #                                     least a sync app's environ needs (the sync row's ceiling)
+#   deno-floor                        the same on Deno.serve (method, URL, headers, peer address)
 # BENCH_QUICK=1: one short round per block (CI: proves the script runs; figures mean nothing).
 SUITE=runtimes
 cd "$(dirname "$0")/../.."
@@ -20,7 +21,7 @@ need wrk curl
 for b in "$BUN" "$DENO"; do [ -x "$b" ] || { echo "runtimes: $b missing (npm install installs bun and deno)" >&2; exit 1; }; done
 bench_init
 
-NAMES=(bun-raw bun-tsgi bun-tsgi-fetch bun-floor deno-raw deno-tsgi deno-tsgi-fetch)
+NAMES=(bun-raw bun-tsgi bun-tsgi-fetch bun-floor deno-raw deno-tsgi deno-tsgi-fetch deno-floor)
 free_ports "${NAMES[@]}"
 DENO_RUN=("$DENO" run --no-check --allow-net --allow-read --allow-env)
 bg bun-raw         "$BUN" bench/runtimes/raw-bun.ts "${PORT[bun-raw]}"
@@ -30,6 +31,7 @@ bg bun-floor       "$BUN" bench/runtimes/floor-bun.ts "${PORT[bun-floor]}"
 bg deno-raw        "${DENO_RUN[@]}" bench/runtimes/raw-deno.ts "${PORT[deno-raw]}"
 bg deno-tsgi       "${DENO_RUN[@]}" bench/runtimes/tsgi.ts sync "${PORT[deno-tsgi]}"
 bg deno-tsgi-fetch "${DENO_RUN[@]}" bench/runtimes/tsgi.ts fetch "${PORT[deno-tsgi-fetch]}"
+bg deno-floor      "${DENO_RUN[@]}" bench/runtimes/floor-deno.ts "${PORT[deno-floor]}"
 for n in "${NAMES[@]}"; do URL[$n]="http://127.0.0.1:${PORT[$n]}/"; done
 wait_hello "${NAMES[@]}"
 
@@ -39,4 +41,5 @@ block bun-tsgi-fetch bun-raw 0.9
 block bun-floor bun-raw -
 block deno-tsgi deno-raw 0.9
 block deno-tsgi-fetch deno-raw 0.9
+block deno-floor deno-raw -
 report "runtimes: tsgi on Bun and Deno vs the runtime's own server"
