@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { BATTERY_APP, batteryThrough, childEnv, peer, peerSuite, render, startApache, tempDir } from "../support/peers.ts";
@@ -66,6 +67,56 @@ peerSuite("Apache CGI → cgi-fcgi → tsgi", skip, (dir) => {
     return { capabilities: CGI_FCGI.capabilities, skip };
   });
 });
+
+// cgi-fcgi shuts down its writing side while it relays the response (shutdown(SHUT_WR) once
+// its stdin is done). If tsgi's output is still queued then (a client slower than the chain),
+// tsgi used to take that EOF as an abort and cut the response: a CI run got 3 of 5 MiB. When
+// the EOF comes depends on cgi-fcgi's select loop, so this end-to-end run did not catch the old
+// code in two tries; listener.test.ts reproduces the half-close deterministically. Here: the
+// whole chain, with a client that stalls it, delivers every byte.
+peerSuite("Apache CGI → cgi-fcgi → tsgi: a slow client", skip, (dir) => {
+  test("32 MiB to a client that reads nothing for 1.5 s arrives whole", async () => {
+    const b = await backend(dir, "tcp", BATTERY_APP);
+    const folder = join(dir, "bridge-slow");
+    mkdirSync(folder, { mode: 0o755 });
+    const script = join(folder, "cgi-fcgi-bridge.cgi");
+    writeFileSync(script, render("cgi-fcgi-bridge.cgi", { BACKEND: b.addr }));
+    chmodSync(script, 0o755);
+    const front = await startApache(apache.bin, dir, [["apache-cgi-fcgi.conf", { PATTERN: "^(/.*)", SCRIPT: script }]]);
+    const size = 32 * 1024 * 1024;
+    const raw = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const s = connect(front.port, "127.0.0.1");
+      s.pause(); // nothing is read: the pipe fills up back to tsgi
+      s.on("data", (d: Buffer) => chunks.push(d));
+      s.on("end", () => resolve(Buffer.concat(chunks)));
+      s.on("error", reject);
+      s.setTimeout(30_000, () => s.destroy(new Error("no end in 30 s")));
+      s.write(`GET /big/${size} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+      setTimeout(() => s.resume(), 1500);
+    });
+    const split = raw.indexOf("\r\n\r\n");
+    assert.match(raw.subarray(0, split).toString("latin1"), /^HTTP\/1\.1 200 /);
+    const body = dechunk(raw.subarray(split + 4));
+    assert.equal(body.length, size, `body bytes (Apache's error log: ${front.errorLog().slice(-500)})`);
+    for (let i = 0; i < size; i += 65521) assert.equal(body[i], i & 255, `byte ${i}`);
+  });
+});
+
+/** A chunked body, decoded; throws on bad framing or a missing last chunk. */
+function dechunk(b: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = b.indexOf("\r\n", at);
+    if (eol < 0) throw new Error(`chunked body cut at byte ${at} of ${b.length} (no last chunk)`);
+    const n = parseInt(b.subarray(at, eol).toString("latin1"), 16);
+    if (!(n >= 0)) throw new Error(`bad chunk size at byte ${at}`);
+    if (n === 0) return Buffer.concat(parts);
+    parts.push(b.subarray(eol + 2, eol + 2 + n));
+    at = eol + 2 + n + 2;
+  }
+}
 
 // `cgi-fcgi -start -connect SOCKET APP` creates the socket, starts APP with it as fd 0 (libfcgi's
 // FCGI_LISTENSOCK_FILENO) and exits (after about 2 s): the spawn-fcgi way of starting a backend.
