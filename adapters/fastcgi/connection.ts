@@ -194,7 +194,7 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
   /**
    * @internal The web server's EOF. In the middle of a record it is bad input. Otherwise it may
    * be only the end of what the web server sends: libfcgi's cgi-fcgi shuts down its writing side
-   * right after its request and reads the response after that, and an EOF looks the same
+   * once its stdin is done, possibly in the middle of the response it is reading, and an EOF looks the same
    * whether the peer still reads or closed for good. So requests whose input is whole are
    * answered to the end (as PHP-FPM and Go's net/http/fcgi do: they read nothing more once a
    * request is in); a peer that is gone shows when a write fails. Requests still waiting for

@@ -338,7 +338,7 @@ describe("abort and input flow", () => {
   });
 
   test("a web server that half-closes after its request (libfcgi's cgi-fcgi) still reads the whole response", async () => {
-    // cgi-fcgi calls shutdown(SHUT_WR) once its request is sent. A response too big for the
+    // cgi-fcgi calls shutdown(SHUT_WR) once its stdin is done, maybe mid-response. A response too big for the
     // socket buffers was cut at that EOF: under load cgi-fcgi got ~3 of 5 MiB (a CI run).
     for (const path of ["/big/8388608", "/chunks/8388608"]) {
       const c = await Client.open(sync.target);
