@@ -8,12 +8,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { BATTERY_APP, batteryThrough, childEnv, peer, peerSuite, render, startApache, tempDir } from "../support/peers.ts";
 import { killPidFile, waitForPort } from "../support/process.ts";
 import { runtime } from "../support/runtime.ts";
+import { Connection } from "../../src/testing/index.ts";
 import { backend, tsgiFastcgi } from "./peers.ts";
 
 const apache = peer("apache2");
@@ -84,39 +84,22 @@ peerSuite("Apache CGI → cgi-fcgi → tsgi: a slow client", skip, (dir) => {
     chmodSync(script, 0o755);
     const front = await startApache(apache.bin, dir, [["apache-cgi-fcgi.conf", { PATTERN: "^(/.*)", SCRIPT: script }]]);
     const size = 32 * 1024 * 1024;
-    const raw = await new Promise<Buffer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      const s = connect(front.port, "127.0.0.1");
-      s.pause(); // nothing is read: the pipe fills up back to tsgi
-      s.on("data", (d: Buffer) => chunks.push(d));
-      s.on("end", () => resolve(Buffer.concat(chunks)));
-      s.on("error", reject);
-      s.setTimeout(30_000, () => s.destroy(new Error("no end in 30 s")));
-      s.write(`GET /big/${size} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
-      setTimeout(() => s.resume(), 1500);
-    });
-    const split = raw.indexOf("\r\n\r\n");
-    assert.match(raw.subarray(0, split).toString("latin1"), /^HTTP\/1\.1 200 /);
-    const body = dechunk(raw.subarray(split + 4));
-    assert.equal(body.length, size, `body bytes (Apache's error log: ${front.errorLog().slice(-500)})`);
-    for (let i = 0; i < size; i += 65521) assert.equal(body[i], i & 255, `byte ${i}`);
+    const c = await Connection.open({ host: "127.0.0.1", port: front.port });
+    try {
+      c.socket.pause(); // nothing is read: the pipe fills up back to tsgi
+      await c.write(`GET /big/${size} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+      await new Promise((r) => setTimeout(r, 1500));
+      c.socket.resume();
+      const res = await c.readResponse({ timeoutMs: 30_000 });
+      assert.equal(res.status, 200);
+      assert.ok(res.complete, "the chunked body ends with its last chunk");
+      assert.equal(res.body.length, size, `body bytes (Apache's error log: ${front.errorLog().slice(-500)})`);
+      for (let i = 0; i < size; i += 65521) assert.equal(res.body[i], i & 255, `byte ${i}`);
+    } finally {
+      c.destroy();
+    }
   });
 });
-
-/** A chunked body, decoded; throws on bad framing or a missing last chunk. */
-function dechunk(b: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  let at = 0;
-  for (;;) {
-    const eol = b.indexOf("\r\n", at);
-    if (eol < 0) throw new Error(`chunked body cut at byte ${at} of ${b.length} (no last chunk)`);
-    const n = parseInt(b.subarray(at, eol).toString("latin1"), 16);
-    if (!(n >= 0)) throw new Error(`bad chunk size at byte ${at}`);
-    if (n === 0) return Buffer.concat(parts);
-    parts.push(b.subarray(eol + 2, eol + 2 + n));
-    at = eol + 2 + n + 2;
-  }
-}
 
 // `cgi-fcgi -start -connect SOCKET APP` creates the socket, starts APP with it as fd 0 (libfcgi's
 // FCGI_LISTENSOCK_FILENO) and exits (after about 2 s): the spawn-fcgi way of starting a backend.
