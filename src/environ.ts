@@ -2,6 +2,7 @@
  * Request description → CGI meta-variables. This is the one place where peers' quirks are
  * normalised (SPEC.md §"Environ"), so every adapter gives apps the same view.
  */
+import { ParamsCopier } from "./params-copy.ts";
 import type { CgiParams, HttpHead } from "./request.ts";
 
 /** The CGI part of environ, before the server adds `tsgi.*` keys. */
@@ -240,15 +241,20 @@ function protocol(version: string): string {
 
 const PROXY_PREFIX = /^proxy:[a-z]+:\/\/[^/]*/;
 
+const copier = new ParamsCopier();
+
 /**
- * Normalise CGI meta-variables from a gateway protocol (CGI env, FastCGI PARAMS, uwsgi vars).
- * Returns a new object; `params` is not modified.
+ * The params that stay in the environ as they are, as a new object. Usually that is all of
+ * them, and a constructor made for their names copies them (src/params-copy.ts). Otherwise, one
+ * pass copies what stays and sets aside what needs a decision; deleting keys from a copy
+ * afterwards would turn it into a slow dictionary (and this runs per request). Both keep the
+ * params' order.
  */
-export function environFromParams(params: CgiParams, options: EnvironOptions = {}): CgiEnviron {
-  // One pass that copies what stays and sets aside what needs a decision; deleting keys from a
-  // copy afterwards would turn the object into a slow dictionary (and this runs per request).
+function keptParams(params: CgiParams): CgiEnviron {
+  const copied = copier.copy(params);
+  if (copied !== null) return copied;
   const env: CgiEnviron = {};
-  let ct: string | undefined, cl: string | undefined, httpCt: string | undefined, httpCl: string | undefined, https: string | undefined;
+  let httpCt: string | undefined, httpCl: string | undefined, https: string | undefined;
   for (const k in params) {
     const v = params[k];
     const c = k.charCodeAt(0);
@@ -259,17 +265,23 @@ export function environFromParams(params: CgiParams, options: EnvironOptions = {
       // nginx and lighttpd also forward the Content-* headers as HTTP_CONTENT_*: keep one, canonical, copy.
       if (k === "HTTP_CONTENT_TYPE") { httpCt = v; continue; }
       if (k === "HTTP_CONTENT_LENGTH") { httpCl = v; continue; }
-    } else if (c === 67 /* C */) {
-      if (k === "CONTENT_TYPE") { ct = v; continue; }
-      if (k === "CONTENT_LENGTH") { cl = v; continue; }
+    } else if (c === 67 /* C */ && v === "" && (k === "CONTENT_TYPE" || k === "CONTENT_LENGTH")) {
+      continue; // nginx sends `CONTENT_TYPE ""`/`CONTENT_LENGTH ""` for body-less requests: empty means absent
     }
     env[k] = v;
   }
-  // nginx sends `CONTENT_TYPE ""`/`CONTENT_LENGTH ""` for body-less requests: empty means absent.
-  const type = ct || httpCt;
-  if (type) env.CONTENT_TYPE = type;
-  const length = cl || httpCl;
-  if (length) env.CONTENT_LENGTH = length;
+  if (httpCt && env.CONTENT_TYPE === undefined) env.CONTENT_TYPE = httpCt;
+  if (httpCl && env.CONTENT_LENGTH === undefined) env.CONTENT_LENGTH = httpCl;
+  if (https !== undefined && /^(on|1)$/i.test(https)) env.HTTPS = "on";
+  return env;
+}
+
+/**
+ * Normalise CGI meta-variables from a gateway protocol (CGI env, FastCGI PARAMS, uwsgi vars).
+ * Returns a new object; `params` is not modified.
+ */
+export function environFromParams(params: CgiParams, options: EnvironOptions = {}): CgiEnviron {
+  const env = keptParams(params);
   env.REQUEST_METHOD ||= "GET";
   env.QUERY_STRING ??= "";
   // nginx sends `SERVER_NAME $server_name`, which is "" when the server block has no
@@ -284,7 +296,7 @@ export function environFromParams(params: CgiParams, options: EnvironOptions = {
   if (file !== undefined && file.startsWith("proxy:")) env.SCRIPT_FILENAME = file.replace(PROXY_PREFIX, "");
   const translated = env.PATH_TRANSLATED;
   if (translated !== undefined && translated.startsWith("proxy:")) env.PATH_TRANSLATED = translated.replace(PROXY_PREFIX, "");
-  if (env.REQUEST_SCHEME === "https" || (https !== undefined && /^(on|1)$/i.test(https))) env.HTTPS = "on";
+  if (env.REQUEST_SCHEME === "https") env.HTTPS = "on";
 
   const uri = env.REQUEST_URI;
   if (options.mount !== undefined) {
@@ -315,6 +327,16 @@ export function environFromParams(params: CgiParams, options: EnvironOptions = {
 /** The name part of a Host header value (`example.com:8080` → `example.com`, `[::1]:80` → `[::1]`). */
 function hostName(host: string | undefined): string {
   if (!host) return "";
+  // The same Host as last time (the params decoder hands out the very same string): its name.
+  if (host === lastNamedHost) return lastHostOnlyName;
+  const name = hostNameOf(host);
+  lastNamedHost = host;
+  lastHostOnlyName = name;
+  return name;
+}
+let lastNamedHost = "", lastHostOnlyName = "";
+
+function hostNameOf(host: string): string {
   const colon = host.lastIndexOf(":");
   if (colon <= 0) return host;
   const name = host.slice(0, colon);

@@ -65,22 +65,16 @@ export class ParamsDecoder {
   /**
    * The params of `buf[start, end)` if it is the template block with at most its holes'
    * contents changed, else null (then decode it field by field: `begin`, `name`/`value`,
-   * `end`). The parts between the holes are compared as whole ranges (one native compare
-   * each on a Buffer); they include every length prefix, so equal ranges mean the same fields
-   * at the same places, and the block is as valid as the template was.
+   * `end`). The holes' bytes are taken into the template first (with their strings, so the
+   * template stays consistent whatever follows), and then the whole block is compared with it
+   * as one range: one native compare on a Buffer. The range includes every length prefix, so
+   * equal bytes mean the same fields at the same places, and the block is as valid as the
+   * template was.
    */
   again(buf: Uint8Array, start: number, end: number): CgiParams | null {
     const last = this.last;
     if (last === null || end - start !== this.size) return null;
     const t = this.bytes, holes = this.holes;
-    let pos = 0;
-    for (let k = 0; k < holes.length; k++) {
-      const at = this.at[holes[k]];
-      if (!sameRange(buf, start + pos, t, pos, at)) return null;
-      pos = at + this.len[holes[k]];
-    }
-    if (!sameRange(buf, start + pos, t, pos, this.size)) return null;
-    const params = { ...last };
     for (let k = 0; k < holes.length; k++) {
       const i = holes[k], at = this.at[i], n = this.len[i];
       let j = 0;
@@ -89,6 +83,11 @@ export class ParamsDecoder {
         for (; j < n; j++) t[at + j] = buf[start + at + j];
         this.text[i] = bytesToByteString(buf, start + at, start + at + n);
       }
+    }
+    if (!sameRange(buf, start, t, 0, this.size)) return null;
+    const params = { ...last };
+    for (let k = 0; k < holes.length; k++) {
+      const i = holes[k];
       if (this.text[i] !== this.lastValues[i]) params[this.text[i - 1]] = this.text[i];
     }
     return params;
@@ -197,6 +196,11 @@ export class ParamsDecoder {
       }
     }
     this.copyable = copyable;
+    // nginx sends `CONTENT_TYPE ""` and `CONTENT_LENGTH ""` with every body-less request, and
+    // an empty one means none (RFC 3875 4.1.2-3; SPEC.md `content-empty`). Left out here, once
+    // per layout, they are absent from the template too, so environFromParams can take the
+    // params as they are (one object copy) instead of rebuilding them key by key.
+    if (params.CONTENT_TYPE === "" || params.CONTENT_LENGTH === "") return withoutEmptyContent(params);
     return params;
   }
 
@@ -230,4 +234,15 @@ function sameRange(buf: Uint8Array, start: number, t: Uint8Array, tStart: number
   if (typeof b.compare === "function") return b.compare(t, tStart, tEnd, start, start + tEnd - tStart) === 0;
   for (let i = tStart, j = start; i < tEnd; i++, j++) if (t[i] !== buf[j]) return false;
   return true;
+}
+
+/** `params` without an empty CONTENT_TYPE or CONTENT_LENGTH, in the same order. */
+function withoutEmptyContent(params: CgiParams): CgiParams {
+  const out: CgiParams = {};
+  for (const k in params) {
+    const v = params[k];
+    if (v === "" && (k === "CONTENT_TYPE" || k === "CONTENT_LENGTH")) continue;
+    out[k] = v;
+  }
+  return out;
 }

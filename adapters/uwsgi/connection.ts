@@ -109,11 +109,10 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
    * that found nothing.
    */
   start(readNow: boolean): boolean {
-    this.arm();
     const h = this.raw;
-    if (h === null) return false;
-    if (!readNow) {
-      this.native!.read(h);
+    if (h === null || !readNow) {
+      this.arm();
+      if (h !== null) this.native!.read(h);
       return false;
     }
     // The front server writes the packet right after connecting, so it is often there at
@@ -133,7 +132,11 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
       this.rawError();
       return false;
     }
-    if (this.raw !== null && !this.gone) this.native!.read(this.raw);
+    if (this.raw !== null && !this.gone) {
+      // Armed only now: a packet read whole at accept (the usual case) never needed the clock.
+      if (this.phase === HEAD) this.arm();
+      this.native!.read(this.raw);
+    }
     return n === -1;
   }
 

@@ -68,13 +68,17 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
   let idle: (() => void) | null = null;
   // One function for every connection's end (no closure per connection).
   const forget = (c: Connection) => {
-    connections.delete(c);
-    if (idle !== null && connections.size === 0) idle();
+    if (connections.delete(c) && idle !== null && connections.size === 0) idle();
+  };
+  // Listed once start() returns, if still open: a request answered within it (the raw path's
+  // usual case) costs the set nothing.
+  const started = (c: Connection) => {
+    if (!c.gone) connections.add(c);
   };
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
     const c = new Connection(socket, gateway, limits, forget);
-    connections.add(c);
     c.start(false);
+    started(c);
   });
   await bind(server, target, "uwsgi", { backlog: options.backlog ?? 511, log: gateway.log });
   const nat = options.portable === true ? null : native();
@@ -87,12 +91,13 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
     let tries = 0, misses = 0, skip = 0, pause = 4096;
     nat.takeOver(server, (handle: RawHandle) => {
       const c = new Connection(handle, gateway, limits, forget, nat);
-      connections.add(c);
       if (skip > 0) {
         skip--;
-        return c.start(false);
+        c.start(false);
+        return started(c);
       }
       if (c.start(true)) misses++;
+      started(c);
       if (++tries === 64) {
         if (misses > 8) {
           skip = pause;

@@ -13,13 +13,15 @@ type Pair = [string, string];
 
 const join = (name: string, prev: string, value: string) => (name === "HTTP_COOKIE" ? prev + "; " + value : name.startsWith("HTTP_") ? prev + ", " + value : value);
 
-/** What the decoder must return: a plain object built pair by pair. */
+/** What the decoder must return: a plain object built pair by pair, without an empty CONTENT_TYPE or CONTENT_LENGTH. */
 function reference(pairs: Pair[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of pairs) {
     if (k === "__proto__") continue;
     out[k] = Object.hasOwn(out, k) ? join(k, out[k], v) : v;
   }
+  if (out.CONTENT_TYPE === "") delete out.CONTENT_TYPE;
+  if (out.CONTENT_LENGTH === "") delete out.CONTENT_LENGTH;
   return out;
 }
 

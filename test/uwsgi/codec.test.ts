@@ -32,9 +32,11 @@ test("values are byte strings: 0x80-0xff survive both ways (not windows-1252)", 
   assert.deepEqual(encodeVars({ P: v }), bytes);
 });
 
-test("empty values are allowed, including the last one", () => {
-  const block = encodeVars([["CONTENT_TYPE", ""], ["CONTENT_LENGTH", ""]]);
-  assert.deepEqual({ ...decodeVars(block, 0, block.length) }, { CONTENT_TYPE: "", CONTENT_LENGTH: "" });
+test("empty values are allowed, including the last one; an empty CONTENT_TYPE or CONTENT_LENGTH is left out (nginx sends both with every GET)", () => {
+  const block = encodeVars([["QUERY_STRING", ""], ["CONTENT_TYPE", ""], ["CONTENT_LENGTH", ""], ["HTTP_X", ""]]);
+  assert.deepEqual(Object.entries(decodeVars(block, 0, block.length)), [["QUERY_STRING", ""], ["HTTP_X", ""]]);
+  const typed = encodeVars([["CONTENT_TYPE", "text/plain"], ["CONTENT_LENGTH", ""]]);
+  assert.deepEqual(Object.entries(decodeVars(typed, 0, typed.length)), [["CONTENT_TYPE", "text/plain"]]);
 });
 
 test("repeated HTTP_* vars join as HTTP does (nginx 1.22 sends one HTTP_COOKIE per header)", () => {
