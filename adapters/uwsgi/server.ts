@@ -68,12 +68,16 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
   let idle: (() => void) | null = null;
   // One function for every connection's end (no closure per connection).
   const forget = (c: Connection) => {
-    if (connections.delete(c) && idle !== null && connections.size === 0) idle();
+    if (!c.listed) return;
+    connections.delete(c);
+    if (idle !== null && connections.size === 0) idle();
   };
   // Listed once start() returns, if still open: a request answered within it (the raw path's
   // usual case) costs the set nothing.
   const started = (c: Connection) => {
-    if (!c.gone) connections.add(c);
+    if (c.gone) return;
+    c.listed = true;
+    connections.add(c);
   };
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
     const c = new Connection(socket, gateway, limits, forget);
