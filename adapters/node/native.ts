@@ -123,10 +123,16 @@ export function native(): Native | null {
     readNow(handle, buf) {
       const fd = handle.fd;
       if (typeof fd !== "number" || fd < 0) return -1;
+      // "Nothing there yet" is an exception (EAGAIN); made without a stack trace it costs ~3 us
+      // instead of ~5 (Node 20). The limit is put back before anything else runs.
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
       try {
         return readSync(fd, buf, 0, buf.length, null);
       } catch (err) {
         return (err as { code?: string }).code === "EAGAIN" ? -1 : -2;
+      } finally {
+        Error.stackTraceLimit = limit;
       }
     },
     write(handle, head, body, written, owner) {
