@@ -72,7 +72,7 @@ export class UwsgiSink implements ResponseSink {
     if (head === null || byteLength !== text.length || byteLength > SMALL_BODY) return this.endWith(Buffer.from(text, "utf8"));
     this.bytes += byteLength;
     this.head = null;
-    this.conn.respond(head + text, null);
+    this.conn.respond(wholeText(head, text), null);
     this.done();
   }
 
@@ -151,6 +151,18 @@ function headText(version: string, status: number, reason: string, headers: Head
   lastFields = fields;
   lastHead = head + "\r\n";
   return lastHead;
+}
+
+// The same head and the same short text as the response before (a health check, a fixed
+// page): the same string, already flat, so it is written without being joined and copied again.
+let lastWholeHead = "", lastWholeText = "", lastWhole = "";
+
+function wholeText(head: string, text: string): string {
+  if (head === lastWholeHead && text === lastWholeText) return lastWhole;
+  lastWholeHead = head;
+  lastWholeText = text;
+  lastWhole = head + text;
+  return lastWhole;
 }
 
 /** What an access-log line needs from the request. */
