@@ -98,7 +98,6 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
     if (transport instanceof Socket) this.attach(transport);
     else {
       this.raw = transport;
-      transport[kSink] = this;
     }
   }
 
@@ -147,7 +146,7 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
     if (n > 0) this.onData(Buffer.from(first.subarray(0, n)));
     else if (n === 0) return this.onEnd();
     else if (n === -2) return this.kill();
-    if (this.raw !== null && !this.dead) this.native!.read(this.raw);
+    if (this.raw !== null && !this.dead) this.native!.read(this.raw, this);
   }
 
   // ---- the raw handle's events (native.ts)

@@ -45,8 +45,12 @@ export interface RawHandle {
 export interface Native {
   /** Make `server` hand each accepted handle to `accept` (after it is listening), and a failed accept's errno to `failed`. */
   takeOver(server: Server, accept: (handle: RawHandle) => void, failed: (errno: number) => void): boolean;
-  /** Start reading: `onread` gets each chunk, `onend` the peer's FIN, `onerror` a reset. */
-  read(handle: RawHandle): void;
+  /**
+   * Start reading: `sink.rawData` gets each chunk, `rawEnd` the peer's FIN, `rawError` a reset.
+   * (The sink is attached here, not at accept: a request answered from `readNow` never needs it,
+   * and a property added to a native handle object costs a hidden-class change.)
+   */
+  read(handle: RawHandle, sink: RawSink): void;
   /**
    * Read what is already there into `buf`, without the event loop: bytes read, 0 at the peer's
    * FIN, -1 if nothing has arrived yet, -2 on an error (a reset).
@@ -116,7 +120,8 @@ export function native(): Native | null {
       };
       return true;
     },
-    read(handle) {
+    read(handle, sink) {
+      handle[kSink] = sink;
       handle.onread = onread;
       handle.readStart();
     },

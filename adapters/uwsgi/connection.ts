@@ -106,7 +106,6 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     if (transport instanceof Socket) this.attach(transport);
     else {
       this.raw = transport;
-      transport[kSink] = this;
     }
   }
 
@@ -119,7 +118,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     const h = this.raw;
     if (h === null || !readNow) {
       this.arm();
-      if (h !== null) this.native!.read(h);
+      if (h !== null) this.native!.read(h, this);
       return false;
     }
     // The front server writes the packet right after connecting, so it is often there at
@@ -142,7 +141,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     if (this.raw !== null && !this.gone) {
       // Armed only now: a packet read whole at accept (the usual case) never needed the clock.
       if (this.phase === HEAD) this.arm();
-      this.native!.read(this.raw);
+      this.native!.read(this.raw, this);
     }
     return n === -1;
   }

@@ -96,9 +96,9 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
     // core between its connect() and its write. Over TCP the connect completes later and
     // 25-86% miss. Reading at accept pays while fewer than about half miss, so: more than 32
     // misses in 64 tries turns it off for `pause` connections, then it is tried again; `pause`
-    // doubles while the tries keep missing. (It was 8 in 64: bursts then kept two workers off it
-    // for most of a run, at ~4 us per request.)
-    let tries = 0, misses = 0, skip = 0, pause = 4096;
+    // starts at 64 (a burst is over by then) and doubles while the tries keep missing (TCP).
+    // (It was 8 in 64 and 4096: bursts then kept two workers off it for most of a run.)
+    let tries = 0, misses = 0, skip = 0, pause = 64;
     nat.takeOver(server, (handle: RawHandle) => {
       const c = new Connection(handle, gateway, limits, forget, nat);
       if (skip > 0) {
@@ -112,7 +112,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
         if (misses > 32) {
           skip = pause;
           pause = Math.min(pause * 2, 1 << 20);
-        } else pause = 4096;
+        } else pause = 64;
         tries = misses = 0;
       }
     }, acceptFailed("uwsgi", server, target, gateway.log));

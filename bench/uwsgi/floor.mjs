@@ -4,7 +4,7 @@
 // the best a Node uwsgi backend can reach. usage: node floor.mjs SOCKET_PATH
 import { chmodSync } from "node:fs";
 import { createServer } from "node:net";
-import { kSink, native } from "../../dist/adapters/node/native.js";
+import { native } from "../../dist/adapters/node/native.js";
 
 const RESPONSE = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
 const nat = native();
@@ -32,8 +32,7 @@ server.listen(path, () => {
     const n = nat.readNow(handle, buf);
     if (n > 0) return answer(handle);
     if (n !== -1) return handle.close();
-    handle[kSink] = new Waiting(handle);
-    nat.read(handle);
+    nat.read(handle, new Waiting(handle));
   });
   console.log(`floor listening on ${path}`);
 });
