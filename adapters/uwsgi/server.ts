@@ -94,10 +94,11 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
     // packet right after its connect() returns: 0.5-2% of tries miss with one process, up to
     // 8% with two workers sharing two cores with nginx, in bursts when a worker runs on nginx's
     // core between its connect() and its write. Over TCP the connect completes later and
-    // 25-86% miss. Reading at accept pays while fewer than about half miss, so: more than 32
-    // misses in 64 tries turns it off for `pause` connections, then it is tried again; `pause`
-    // starts at 64 (a burst is over by then) and doubles while the tries keep missing (TCP).
-    // (It was 8 in 64 and 4096: bursts then kept two workers off it for most of a run.)
+    // 25-86% miss. Reading at accept pays while fewer than about 60% miss (a hit saves ~4 us, a
+    // miss costs ~3), so: more than 40 misses in 64 tries turns it off for `pause` connections,
+    // then it is tried again; `pause` starts at 64 (a burst is over by then) and doubles while
+    // the tries keep missing (TCP). (It was 8 in 64 and 4096: bursts then kept two workers off
+    // it for most of a run.)
     let tries = 0, misses = 0, skip = 0, pause = 64;
     nat.takeOver(server, (handle: RawHandle) => {
       const c = new Connection(handle, gateway, limits, forget, nat);
@@ -109,7 +110,7 @@ export async function listen(gateway: Gateway, target: ListenTarget, options: Uw
       if (c.start(true)) misses++;
       started(c);
       if (++tries === 64) {
-        if (misses > 32) {
+        if (misses > 40) {
           skip = pause;
           pause = Math.min(pause * 2, 1 << 20);
         } else pause = 64;
