@@ -109,6 +109,7 @@ export function native(): Native | null {
     else if (n < 0) sink.rawError();
   }
 
+  let spare: InstanceType<typeof WriteWrap> | null = null;
   cached = {
     takeOver(server, accept, failed) {
       const h = (server as unknown as { _handle?: { onconnection?: unknown } | null })._handle;
@@ -141,14 +142,21 @@ export function native(): Native | null {
       }
     },
     write(handle, head, body, written, owner) {
-      const req = new WriteWrap();
+      // A write the kernel takes at once never binds the request object to a native write
+      // (StreamBase tries uv_try_write first), so that object serves the next write too: one
+      // native object made per async write instead of per response (~55 ns each).
+      const req = spare ?? new WriteWrap();
+      spare = null;
       req.handle = handle;
       req.oncomplete = written;
       req.async = false;
       req.owner = owner;
       const err = body === null ? handle.writeLatin1String(req, head) : handle.writev(req, [head, "latin1", body, "buffer"], false);
-      if (err !== 0) return err < 0 ? err : -err;
-      if (state[kLastWriteWasAsync] === 0) return 0;
+      if (err !== 0) return err < 0 ? err : -err; // (not reused: a failed async write may have bound it)
+      if (state[kLastWriteWasAsync] === 0) {
+        spare = req;
+        return 0;
+      }
       // libuv writes the rest later from the body's memory, which nothing else may still hold:
       // the request object keeps it alive until `written` (Node's own writes do the same,
       // req.buffer/req._chunks). Without this, a collected body went out as whatever the
