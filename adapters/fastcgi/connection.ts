@@ -96,9 +96,7 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
   /** `transport`: a net.Socket, or an accepted raw handle with the native operations (native.ts). */
   constructor(transport: Socket | RawHandle, private readonly ctx: Context, private readonly forget: (c: Connection) => void, private readonly native: Native | null = null) {
     if (transport instanceof Socket) this.attach(transport);
-    else {
-      this.raw = transport;
-    }
+    else this.raw = transport;
   }
 
   /** The connection's net.Socket; on the raw path the first use wraps the handle in one. */

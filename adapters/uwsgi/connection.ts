@@ -104,9 +104,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
   /** `transport`: a net.Socket, or a raw handle with the native operations (adapters/node/native.ts). */
   constructor(transport: Socket | RawHandle, private readonly gateway: Gateway, private readonly limits: ConnectionLimits, private readonly onDone: (c: Connection) => void, private readonly native: Native | null = null) {
     if (transport instanceof Socket) this.attach(transport);
-    else {
-      this.raw = transport;
-    }
+    else this.raw = transport;
   }
 
   /**
