@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { environFromHttp, environFromParams, type HttpHead } from "../../src/index.ts";
+import { bytesToByteString, environFromHttp, environFromParams, type HttpHead } from "../../src/index.ts";
 import { request } from "../../src/testing/index.ts";
 import { envEcho, run } from "./helpers.ts";
 
@@ -180,4 +180,17 @@ test("plain-object: an HTTP environ is a plain object whose keys are its own, en
   ]);
   assert.deepEqual({ ...env }, JSON.parse(JSON.stringify(env)));
   assert.equal(env.HTTPS, "on");
+});
+
+test("bytesToByteString: one char per byte for every length and byte value (short ones are built in JS, longer ones natively)", () => {
+  const bytes = new Uint8Array(300);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 37 + 11) & 0xff;
+  const expected = (s: number, e: number) => Array.from(bytes.subarray(s, e), (c) => String.fromCharCode(c)).join("");
+  for (const buf of [Buffer.from(bytes), bytes]) {
+    for (let n = 0; n <= 20; n++) {
+      for (const start of [0, 3, 255]) assert.equal(bytesToByteString(buf, start, start + n), expected(start, start + n), `${buf.constructor.name} ${start}+${n}`);
+    }
+    assert.equal(bytesToByteString(buf, 10, 5), "");
+    assert.equal(bytesToByteString(buf), expected(0, 300));
+  }
 });
