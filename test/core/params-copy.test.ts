@@ -4,6 +4,7 @@
  * environ decides on (empty CONTENT_*, HTTPS, HTTP_PROXY, HTTP_CONTENT_*, `__proto__`).
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { describe, test } from "node:test";
 import { environFromParams } from "../../src/environ.ts";
 import { ParamsCopier } from "../../src/params-copy.ts";
@@ -85,6 +86,20 @@ describe("ParamsCopier (src/params-copy.ts)", () => {
     }
     // Alone, each run of 3 would make one (hot = 2): 333 runs. Bounded: one per 100 copies.
     assert.ok(made >= 5 && made <= 10, `made ${made}`);
+  });
+
+  test("where making functions from source is disallowed, copies stay key by key (null) and nothing throws", { skip: typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" || typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" }, () => {
+    const module = new URL(`../../src/params-copy${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url).href;
+    const script = `import(${JSON.stringify(module)}).then(({ ParamsCopier }) => {
+      const c = new ParamsCopier(2, 0); let got;
+      for (let i = 0; i < 10; i++) got = c.copy({ A: "1", B: "2" });
+      console.log(JSON.stringify([got, c.compiled]));
+    });`;
+    const out = execFileSync(process.execPath, ["--disallow-code-generation-from-strings", "--input-type=module", "-e", script], { encoding: "utf8" });
+    assert.equal(out.trim(), "[null,false]");
+    // The same script without the flag makes the constructor: the flag is what made the difference.
+    const allowed = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    assert.equal(allowed.trim(), '[{"A":"1","B":"2"},true]');
   });
 
   test("the environ of a hot layout equals the one made key by key", () => {
