@@ -198,8 +198,9 @@ export class ParamsDecoder {
     this.copyable = copyable;
     // nginx sends `CONTENT_TYPE ""` and `CONTENT_LENGTH ""` with every body-less request, and
     // an empty one means none (RFC 3875 4.1.2-3; SPEC.md `content-empty`). Left out here, once
-    // per layout, they are absent from the template too, so environFromParams can take the
-    // params as they are (one object copy) instead of rebuilding them key by key.
+    // per layout, they are absent from the template too, and a GET's names are the same on
+    // every request: environFromParams copies them with a constructor made for them
+    // (src/params-copy.ts), not key by key.
     if (params.CONTENT_TYPE === "" || params.CONTENT_LENGTH === "") return withoutEmptyContent(params);
     return params;
   }
