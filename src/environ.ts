@@ -256,6 +256,14 @@ const PROXY_PREFIX = /^proxy:[a-z]+:\/\/[^/]*/;
 const copier = new ParamsCopier();
 
 /**
+ * `content-empty`: nginx sends `CONTENT_TYPE ""` and `CONTENT_LENGTH ""` with every body-less
+ * request, and an empty one means none (RFC 3875 4.1.2-3), so it is left out.
+ */
+export function isEmptyContent(name: string, value: string): boolean {
+  return value === "" && (name === "CONTENT_TYPE" || name === "CONTENT_LENGTH");
+}
+
+/**
  * The params that stay in the environ as they are, as a new object. Usually that is all of
  * them, and a constructor made for their names copies them (src/params-copy.ts). Otherwise, one
  * pass copies what stays and sets aside what needs a decision; deleting keys from a copy
@@ -277,9 +285,7 @@ function keptParams(params: CgiParams): CgiEnviron {
       // nginx and lighttpd also forward the Content-* headers as HTTP_CONTENT_*: keep one, canonical, copy.
       if (k === "HTTP_CONTENT_TYPE") { httpCt = v; continue; }
       if (k === "HTTP_CONTENT_LENGTH") { httpCl = v; continue; }
-    } else if (c === 67 /* C */ && v === "" && (k === "CONTENT_TYPE" || k === "CONTENT_LENGTH")) {
-      continue; // nginx sends `CONTENT_TYPE ""`/`CONTENT_LENGTH ""` for body-less requests: empty means absent
-    }
+    } else if (c === 67 /* C */ && isEmptyContent(k, v)) continue;
     env[k] = v;
   }
   if (httpCt && env.CONTENT_TYPE === undefined) env.CONTENT_TYPE = httpCt;

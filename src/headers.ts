@@ -166,3 +166,34 @@ function remember(headers: Header[]): void {
 export function statusHasNoBody(status: number): boolean {
   return status < 200 || status === 204 || status === 304;
 }
+
+// An app answers most requests with the same status and headers: the last head is kept with
+// what it was made of (its strings, compared by value), so building it again is a comparison.
+let headPrefix = "", headStatus = 0, headReason = "", headFields: string[] = [], lastHead = "";
+
+/**
+ * A response head as text: `prefix` + status + " " + reason (`"HTTP/1.1 "` for a raw HTTP
+ * response, `"Status: "` for a CGI-style one), the header lines, and the empty line. Header
+ * names and values are the validated byte strings (no CR, LF or NUL).
+ */
+export function responseHead(prefix: string, status: number, reason: string, headers: Header[]): string {
+  if (status === headStatus && prefix === headPrefix && reason === headReason && headers.length * 2 === headFields.length) {
+    let i = 0;
+    while (i < headers.length && headers[i][0] === headFields[2 * i] && headers[i][1] === headFields[2 * i + 1]) i++;
+    if (i === headers.length) return lastHead;
+  }
+  let head = prefix + status + " " + reason + "\r\n";
+  const fields: string[] = new Array(headers.length * 2);
+  for (let i = 0; i < headers.length; i++) {
+    const name = headers[i][0], value = headers[i][1];
+    head += name + ": " + value + "\r\n";
+    fields[2 * i] = name;
+    fields[2 * i + 1] = value;
+  }
+  headPrefix = prefix;
+  headStatus = status;
+  headReason = reason;
+  headFields = fields;
+  lastHead = head + "\r\n";
+  return lastHead;
+}

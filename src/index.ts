@@ -8,7 +8,7 @@ export { Gateway, type GatewayOptions } from "./gateway.ts";
 export { environFromHttp, environFromParams, addHeaders, headersFromEnviron, percentDecode, decodeUtf8, byteStringToBytes, bytesToByteString, normalizeMount, type CgiEnviron, type EnvironOptions } from "./environ.ts";
 export { ParamsDecoder, type RepeatedName } from "./params.ts";
 export type { HttpHead, CgiParams, BodySource, ResponseSink } from "./request.ts";
-export { SpecError, REASONS, reasonPhrase, HOP_BY_HOP, parseStatus, checkFinalStatus, validateHeaders, statusHasNoBody, isToken } from "./headers.ts";
+export { SpecError, REASONS, reasonPhrase, HOP_BY_HOP, parseStatus, checkFinalStatus, validateHeaders, statusHasNoBody, isToken, responseHead } from "./headers.ts";
 export { BodyTooLarge, BodyIncomplete, MemoryInput, FileInput, collectInput } from "./input.ts";
 export { ResponseWriter, ClientDisconnected, toBytes, countUtf8, utf8Length, sendText, DONE, type Log } from "./response.ts";
 export { Lifespan, LifespanError } from "./lifespan.ts";

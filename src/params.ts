@@ -15,7 +15,7 @@
  * Every byte of every field is compared, so what a peer sends can only make this slower, never
  * wrong; and the template is one block of bounded size, replaced when the shape changes.
  */
-import { bytesToByteString } from "./environ.ts";
+import { bytesToByteString, isEmptyContent } from "./environ.ts";
 import type { CgiParams } from "./request.ts";
 
 /** How a repeated name combines with the value before it (the codec's rule; may throw). */
@@ -196,11 +196,9 @@ export class ParamsDecoder {
       }
     }
     this.copyable = copyable;
-    // nginx sends `CONTENT_TYPE ""` and `CONTENT_LENGTH ""` with every body-less request, and
-    // an empty one means none (RFC 3875 4.1.2-3; SPEC.md `content-empty`). Left out here, once
-    // per layout, they are absent from the template too, and a GET's names are the same on
-    // every request: environFromParams copies them with a constructor made for them
-    // (src/params-copy.ts), not key by key.
+    // `content-empty` (isEmptyContent), applied once per layout here: the template has no
+    // empty CONTENT_*, so a GET's names are the same on every request and environFromParams
+    // copies them with a constructor made for them (src/params-copy.ts), not key by key.
     if (params.CONTENT_TYPE === "" || params.CONTENT_LENGTH === "") return withoutEmptyContent(params);
     return params;
   }
@@ -242,7 +240,7 @@ function withoutEmptyContent(params: CgiParams): CgiParams {
   const out: CgiParams = {};
   for (const k in params) {
     const v = params[k];
-    if (v === "" && (k === "CONTENT_TYPE" || k === "CONTENT_LENGTH")) continue;
+    if (isEmptyContent(k, v)) continue;
     out[k] = v;
   }
   return out;

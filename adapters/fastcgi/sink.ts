@@ -7,7 +7,7 @@
  * Small writes made in one turn of the event loop are coalesced: a typical response (head, one
  * chunk, end) is one socket write holding STDOUT, the empty STDOUT and END_REQUEST.
  */
-import type { ErrorStream, Header, ResponseSink } from "../../src/index.ts";
+import { responseHead, type ErrorStream, type Header, type ResponseSink } from "../../src/index.ts";
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import { HEADER_LEN, MAX_CONTENT, paddingFor, REQUEST_COMPLETE, STDERR, STDOUT, streamSize, writeEndRequest, writeHeader, writeStream } from "./codec.ts";
@@ -89,9 +89,7 @@ export class FastCgiSink implements ResponseSink {
 
   start(status: number, reason: string, headers: Header[]): void {
     if (this.gone) return;
-    let head = "Status: " + status + " " + reason + "\r\n";
-    for (let i = 0; i < headers.length; i++) head += headers[i][0] + ": " + headers[i][1] + "\r\n";
-    head += "\r\n";
+    const head = responseHead("Status: ", status, reason, headers);
     // Header values are byte strings (one char per byte): flush() writes them byte for byte.
     this.head = head;
     this.pendingBytes += head.length;

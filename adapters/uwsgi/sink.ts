@@ -10,7 +10,7 @@
  *   Content-Length is delimited.
  */
 import { Buffer } from "node:buffer";
-import type { Header, ResponseSink } from "../../src/index.ts";
+import { responseHead, type Header, type ResponseSink } from "../../src/index.ts";
 import type { Connection } from "./connection.ts";
 
 /** Bodies up to this size go out with the head as one latin1 string: one write() system call. */
@@ -40,7 +40,7 @@ export class UwsgiSink implements ResponseSink {
     // above U+00FF), so latin1 writes them byte for byte. Held until body bytes or the end
     // come, so that a response is one socket write.
     this.status = status;
-    this.head = headText(this.version, status, reason, headers);
+    this.head = responseHead(this.version === "HTTP/1.0" ? "HTTP/1.0 " : "HTTP/1.1 ", status, reason, headers);
   }
 
   write(chunk: Uint8Array): void | Promise<void> {
@@ -124,33 +124,6 @@ export class UwsgiSink implements ResponseSink {
     const ms = (performance.now() - t0).toFixed(1);
     log(`${p.REMOTE_ADDR || "-"} - - [${new Date().toISOString()}] "${p.REQUEST_METHOD} ${p.REQUEST_URI ?? p.PATH_INFO} ${p.SERVER_PROTOCOL}" ${this.status || "-"} ${this.bytes} ${ms}ms`);
   }
-}
-
-// An app answers most requests with the same status and headers: the last head is kept, with
-// what it was made of (its strings, compared by value), so building it is a comparison.
-let lastVersion = "", lastStatus = 0, lastReason = "", lastFields: string[] = [], lastHead = "";
-
-/** The status line and headers, ending with the empty line. */
-function headText(version: string, status: number, reason: string, headers: Header[]): string {
-  if (status === lastStatus && version === lastVersion && reason === lastReason && headers.length * 2 === lastFields.length) {
-    let i = 0;
-    while (i < headers.length && headers[i][0] === lastFields[2 * i] && headers[i][1] === lastFields[2 * i + 1]) i++;
-    if (i === headers.length) return lastHead;
-  }
-  let head = version + " " + status + " " + reason + "\r\n";
-  const fields: string[] = new Array(headers.length * 2);
-  for (let i = 0; i < headers.length; i++) {
-    const name = headers[i][0], value = headers[i][1];
-    head += name + ": " + value + "\r\n";
-    fields[2 * i] = name;
-    fields[2 * i + 1] = value;
-  }
-  lastVersion = version;
-  lastStatus = status;
-  lastReason = reason;
-  lastFields = fields;
-  lastHead = head + "\r\n";
-  return lastHead;
 }
 
 // The same head and the same short text as the response before (a health check, a fixed

@@ -2,7 +2,7 @@
 // exact UTF-8 length, and the remembered headers list is validated again whenever it changes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { countUtf8, Gateway, utf8Length, type App, type Environ, type Header, type HttpHead, type StartResponse } from "../../src/index.ts";
+import { countUtf8, Gateway, responseHead, utf8Length, type App, type Environ, type Header, type HttpHead, type StartResponse } from "../../src/index.ts";
 import { MemorySink } from "../../src/testing/index.ts";
 import { syncReply } from "./helpers.ts";
 
@@ -86,4 +86,20 @@ test("header-value: a constant headers list changed between requests is validate
   assert.equal((await serve(app)).sink.status, 200);
   headers.push(["Transfer-Encoding", "chunked"]);
   assert.match((await serve(app)).logs.join("\n"), /hop-by-hop/);
+});
+
+test("responseHead: the kept head is given back only for the same prefix, status, reason and header strings", () => {
+  const h = (v: string): [string, string][] => [["Content-Type", "text/plain"], ["Content-Length", v]];
+  const cases: [string, number, string, [string, string][], string][] = [
+    ["HTTP/1.1 ", 200, "OK", h("13"), "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n"],
+    ["HTTP/1.1 ", 200, "OK", h("13"), "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n"],
+    ["HTTP/1.1 ", 200, "OK", h("14"), "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\n"],
+    ["Status: ", 200, "OK", h("14"), "Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\n"],
+    ["Status: ", 201, "OK", h("14"), "Status: 201 OK\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\n"],
+    ["Status: ", 201, "Created", h("14"), "Status: 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\n"],
+    ["Status: ", 201, "Created", [["Content-Type", "text/plain"], ["Content-Lengtx", "14"]], "Status: 201 Created\r\nContent-Type: text/plain\r\nContent-Lengtx: 14\r\n\r\n"],
+    ["Status: ", 201, "Created", [["Content-Type", "text/plain"]], "Status: 201 Created\r\nContent-Type: text/plain\r\n\r\n"],
+    ["HTTP/1.0 ", 204, "No Content", [], "HTTP/1.0 204 No Content\r\n\r\n"],
+  ];
+  for (const [prefix, status, reason, headers, want] of cases) assert.equal(responseHead(prefix, status, reason, headers), want);
 });
