@@ -12,7 +12,10 @@
 #                    on the raw handle (bench/uwsgi/floor.mjs), the ceiling for any Node backend
 # Targets: tsgi uwsgi >= 1.0x uWSGI+Python with as many processes, and >= 1.0x tsgi-fcgi.
 # BENCH_QUICK=1: one short round per block (CI: proves the script runs; figures mean nothing).
+# 12 pairs per block, not lib.sh's 6: with four busy processes on two cores single pairs of the
+# two-worker block range 0.80-1.30, and medians of 6 moved 0.95-1.13 from run to run (2026-12-06).
 SUITE=uwsgi
+ROUNDS=${ROUNDS:-12}
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 source bench/lib.sh
