@@ -104,12 +104,13 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
     return this.net ?? this.wrap();
   }
 
-  private attach(socket: Socket): Socket {
+  /** `emitsData`: false for a socket made by native.socket(), which hands its reads over itself. */
+  private attach(socket: Socket, emitsData = true): Socket {
     this.net = socket;
     // Shared listeners (no closures per connection: with a connection per request, as nginx
     // and lighttpd do by default, every allocation here is paid on every request).
     (socket as OwnedSocket)[CONN] = this;
-    socket.on("data", onSocketData);
+    if (emitsData) socket.on("data", onSocketData);
     socket.on("end", onSocketEnd);
     socket.on("error", onSocketError);
     socket.on("close", onSocketClose);
@@ -126,10 +127,7 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
       return s;
     }
     this.raw = null;
-    h.readStop(); // net.Socket starts reading itself, and sets its own onread
-    h[kSink] = undefined;
-    // `handle` is what net.Server passes for an accepted connection (undocumented in the types).
-    return this.attach(new Socket({ handle: h, allowHalfOpen: true, readable: true, writable: true } as ConstructorParameters<typeof Socket>[0]));
+    return this.attach(this.native!.socket(h, (chunk) => this.onData(chunk)), false);
   }
 
   /**
@@ -141,7 +139,7 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
     if (h === null) return;
     const first = (FIRST ??= Buffer.allocUnsafe(64 * 1024));
     const n = this.native!.readNow(h, first);
-    if (n > 0) this.onData(Buffer.from(first.subarray(0, n)));
+    if (n > 0) this.rawData(first, n);
     else if (n === 0) return this.onEnd();
     else if (n === -2) return this.kill();
     if (this.raw !== null && !this.dead) this.native!.read(this.raw, this);
@@ -149,9 +147,9 @@ export class Connection implements RecordHandler, Flow, Wire, SinkOwner, RawSink
 
   // ---- the raw handle's events (native.ts)
 
-  /** @internal */
-  rawData(chunk: Buffer): void {
-    this.onData(chunk);
+  /** @internal `buf` is shared with every raw read: the records may keep what they are given, so a copy. */
+  rawData(buf: Buffer, len: number): void {
+    this.onData(Buffer.from(buf.subarray(0, len)));
   }
   /** @internal */
   rawEnd(): void {

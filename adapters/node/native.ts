@@ -15,13 +15,13 @@
  * the handle in a net.Socket, as net.Server would have, and goes on through the public API.
  *
  * Risk: these are Node internals (process.binding's stream_wrap: WriteWrap, streamBaseState,
- * the `onread` protocol). They have been stable since Node 12, but a change there must be
+ * the `onread` protocol, the handles' useUserBuffer). They have been stable since Node 12, but a change there must be
  * caught here: `native()` checks every piece it uses and returns null if any is missing, and
  * then the listener uses net.Socket only (as on Bun and Deno, and with `portable: true`).
  */
 import { Buffer } from "node:buffer";
 import { readSync } from "node:fs";
-import type { Server } from "node:net";
+import { type Server, Socket } from "node:net";
 
 /** The part of a libuv stream handle (TCPWrap/PipeWrap) that we use. */
 export interface RawHandle {
@@ -39,6 +39,8 @@ export interface RawHandle {
   readonly writeQueueSize?: number;
   /** The file descriptor (-1 where there is none). */
   readonly fd?: number;
+  /** Read into `buf` from now on instead of a fresh allocation per read (there is no way back). */
+  useUserBuffer(buf: Uint8Array): void;
   [key: symbol]: unknown;
 }
 
@@ -47,10 +49,20 @@ export interface Native {
   takeOver(server: Server, accept: (handle: RawHandle) => void, failed: (errno: number) => void): boolean;
   /**
    * Start reading: `sink.rawData` gets each chunk, `rawEnd` the peer's FIN, `rawError` a reset.
+   * Once per handle: from here on the handle reads into a buffer shared by all handles, so it
+   * can only be handed to a net.Socket through `socket()`.
    * (The sink is attached here, not at accept: a request answered from `readNow` never needs it,
    * and a property added to a native handle object costs a hidden-class change.)
    */
   read(handle: RawHandle, sink: RawSink): void;
+  /**
+   * Hand `handle` to a net.Socket for good, as net.Server would have, reading on from there.
+   * Each chunk read goes to `onData`, the caller's to keep; the socket emits no 'data' events
+   * (it reads with net.Socket's `onread` option: a handle that `read()` gave our buffer cannot
+   * go back to Node's own allocation). pause(), resume(), 'end', 'error', 'close' and writes
+   * work as on any socket.
+   */
+  socket(handle: RawHandle, onData: (chunk: Buffer) => void): Socket;
   /**
    * Read what is already there into `buf`, without the event loop: bytes read, 0 at the peer's
    * FIN, -1 if nothing has arrived yet, -2 on an error (a reset).
@@ -68,14 +80,17 @@ interface StreamWrapBinding {
   WriteWrap: new () => { handle: RawHandle; oncomplete: unknown; async: boolean; owner: unknown; body?: Uint8Array | null };
   streamBaseState: Int32Array;
   kReadBytesOrError: number;
-  kArrayBufferOffset: number;
   kLastWriteWasAsync: number;
 }
 
 /** What each handle's `onread` reports to; set by the listener on the handle. */
 export const kSink = Symbol("uwsgi.rawSink");
 export interface RawSink {
-  rawData(chunk: Buffer): void;
+  /**
+   * `buf[0, len)` arrived. `buf` is shared by every connection and is overwritten by the next
+   * read: copy whatever must outlive the call.
+   */
+  rawData(buf: Buffer, len: number): void;
   rawEnd(): void;
   rawError(): void;
 }
@@ -90,21 +105,31 @@ export function native(): Native | null {
   // Deno's node:net mimics these internals in JS and Bun's does not have them: the public API there.
   const binding = g.process?.binding;
   if (g.Bun !== undefined || g.Deno !== undefined || typeof binding !== "function") return null;
-  let sw: StreamWrapBinding, eof: number;
+  let sw: StreamWrapBinding, eof: number, handleTypes: { prototype: Partial<RawHandle> }[];
   try {
     sw = binding("stream_wrap") as StreamWrapBinding;
     eof = (binding("uv") as { UV_EOF: number }).UV_EOF;
+    handleTypes = [(binding("pipe_wrap") as { Pipe: { prototype: Partial<RawHandle> } }).Pipe, (binding("tcp_wrap") as { TCP: { prototype: Partial<RawHandle> } }).TCP];
   } catch {
     return null;
   }
-  const { WriteWrap, streamBaseState: state, kReadBytesOrError, kArrayBufferOffset, kLastWriteWasAsync } = sw;
-  if (typeof WriteWrap !== "function" || !(state instanceof Int32Array) || typeof kReadBytesOrError !== "number" || typeof kArrayBufferOffset !== "number" || typeof kLastWriteWasAsync !== "number" || typeof eof !== "number") return null;
+  const { WriteWrap, streamBaseState: state, kReadBytesOrError, kLastWriteWasAsync } = sw;
+  if (typeof WriteWrap !== "function" || !(state instanceof Int32Array) || typeof kReadBytesOrError !== "number" || typeof kLastWriteWasAsync !== "number" || typeof eof !== "number") return null;
+  if (handleTypes.some((t) => typeof t?.prototype?.useUserBuffer !== "function")) return null;
+
+  // Reads through the event loop land in one buffer for every handle, not in a fresh 64 KiB
+  // allocation and ArrayBuffer per read: ~1.1 us less per read (behind nginx, a loop read per
+  // request: 9.4-9.6 against 8.1-8.4 us of CPU per request). A sink gets the buffer and copies
+  // what it keeps; the next read may come only after it returns (reads are callbacks of the loop).
+  const shared = Buffer.allocUnsafe(64 * 1024);
+  // The same for handles passed on to a net.Socket (`socket()`), each chunk copied for its owner.
+  const forSockets = Buffer.allocUnsafe(64 * 1024);
 
   // One shared function for every handle (Node calls it with `this` = the handle).
-  function onread(this: RawHandle, ab: ArrayBuffer | undefined): void {
+  function onread(this: RawHandle): void {
     const n = state[kReadBytesOrError];
     const sink = this[kSink] as RawSink;
-    if (n > 0) sink.rawData(Buffer.from(ab!, state[kArrayBufferOffset], n));
+    if (n > 0) sink.rawData(shared, n);
     else if (n === eof) sink.rawEnd();
     else if (n < 0) sink.rawError();
   }
@@ -122,9 +147,20 @@ export function native(): Native | null {
       return true;
     },
     read(handle, sink) {
+      handle.useUserBuffer(shared);
       handle[kSink] = sink;
       handle.onread = onread;
       handle.readStart();
+    },
+    socket(handle, onData) {
+      handle.readStop(); // net.Socket starts reading itself, and sets its own onread
+      handle[kSink] = undefined;
+      const options = {
+        handle, allowHalfOpen: true, readable: true, writable: true,
+        onread: { buffer: forSockets, callback: (n: number, buf: Buffer) => onData(Buffer.from(buf.subarray(0, n))) },
+      };
+      // `handle` is what net.Server passes for an accepted connection (undocumented in the types).
+      return new Socket(options as ConstructorParameters<typeof Socket>[0]);
     },
     readNow(handle, buf) {
       const fd = handle.fd;

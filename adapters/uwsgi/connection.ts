@@ -20,7 +20,7 @@ import { Buffer } from "node:buffer";
 import { Socket } from "node:net";
 import { BodyIncomplete, DONE as SETTLED, type Gateway } from "../../src/index.ts";
 import { decodeVars, HEADER_SIZE, MAX_VARS_SIZE, MODIFIER1_HTTP, UwsgiProtocolError } from "./codec.ts";
-import { kSink, type Native, type RawHandle, type RawSink } from "../node/native.ts";
+import type { Native, RawHandle, RawSink } from "../node/native.ts";
 import { UwsgiSink, errorResponse } from "./sink.ts";
 
 /** Limits for one connection; see UwsgiOptions in server.ts for the documented defaults. */
@@ -39,14 +39,15 @@ const HEAD = 0, BODY = 1, RESPONSE = 2, DRAIN = 3;
 const RAW_MAX = 1024 * 1024;
 
 const EMPTY = new Uint8Array(0);
-/** Where raw connections read their first bytes at accept; `inFirst` while they are processed (copy what is kept). */
+/** Where raw connections read their first bytes at accept. */
 let FIRST: Buffer | null = null;
-let inFirst = false;
+/** True while bytes in a shared buffer (FIRST, or the native reads') are processed: copy what is kept. */
+let inShared = false;
 const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true };
 
-/** `buf[0, len)` to keep for later: a copy when it is FIRST, which the next connection reuses. */
+/** `buf[0, len)` to keep for later: a copy when it is a shared buffer, which the next read reuses. */
 function keep(buf: Buffer, len: number): Buffer {
-  return inFirst ? Buffer.from(buf.subarray(0, len)) : len === buf.length ? buf : buf.subarray(0, len);
+  return inShared ? Buffer.from(buf.subarray(0, len)) : len === buf.length ? buf : buf.subarray(0, len);
 }
 
 /** The body stopped arriving: the core logs the message and answers 400. */
@@ -124,14 +125,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     // a 64 KiB read buffer).
     const first = (FIRST ??= Buffer.allocUnsafe(HEADER_SIZE + MAX_VARS_SIZE + 1));
     const n = this.native!.readNow(h, first);
-    if (n > 0) {
-      inFirst = true;
-      try {
-        this.headData(first, n); // no view of the first n bytes: a Buffer made per request costs ~0.1 us
-      } finally {
-        inFirst = false;
-      }
-    } else if (n === 0) this.peerEnd();
+    if (n > 0) this.rawData(first, n); // no view of the first n bytes: a Buffer made per request costs ~0.1 us else if (n === 0) this.peerEnd();
     else if (n === -2) {
       this.rawError();
       return false;
@@ -149,10 +143,11 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     return this.net ?? this.wrap();
   }
 
-  private attach(socket: Socket): Socket {
+  /** `emitsData`: false for a socket made by native.socket(), which hands its reads over itself. */
+  private attach(socket: Socket, emitsData = true): Socket {
     this.net = socket;
     (socket as ConnSocket)[kConn] = this;
-    socket.on("data", onData);
+    if (emitsData) socket.on("data", onData);
     socket.on("end", onEnd);
     socket.on("error", onError);
     socket.on("close", onClose);
@@ -169,19 +164,21 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     }
     const h = this.raw!;
     this.raw = null;
-    h.readStop(); // net.Socket starts reading itself, and sets its own onread (a function: null aborts)
-    h[kSink] = undefined;
     // createServer's noDelay, for TCP. Not needed before: the raw path writes a response once
     // and closes (the close pushes out anything Nagle held), so it saves the system call.
     if (typeof h.setNoDelay === "function") h.setNoDelay(true);
-    // `handle` is what net.Server passes for an accepted connection (undocumented in the types).
-    return this.attach(new Socket({ handle: h, allowHalfOpen: true, readable: true, writable: true } as ConstructorParameters<typeof Socket>[0]));
+    return this.attach(this.native!.socket(h, (chunk) => this.data(chunk)), false);
   }
 
   // ---- the raw handle's events (adapters/node/native.ts)
 
-  rawData(chunk: Buffer): void {
-    this.data(chunk);
+  rawData(buf: Buffer, len: number): void {
+    inShared = true;
+    try {
+      this.data(buf, len);
+    } finally {
+      inShared = false;
+    }
   }
   rawEnd(): void {
     this.peerEnd();
@@ -238,12 +235,13 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     this.deadline = 0;
   }
 
-  data(chunk: Buffer): void {
+  /** `chunk[0, len)` arrived (a shared buffer's bytes while `inShared`). */
+  data(chunk: Buffer, len = chunk.length): void {
     if (this.deadline !== 0) this.arm(); // progress: the timeout counts silence, not total time
-    if (this.phase === HEAD) this.headData(chunk, chunk.length);
-    else if (this.phase === BODY) this.bodyData(chunk);
+    if (this.phase === HEAD) this.headData(chunk, len);
+    else if (this.phase === BODY) this.bodyData(keep(chunk, len));
     else if (this.phase === DRAIN) {
-      this.drained += chunk.length;
+      this.drained += len;
       if (this.drained > this.limits.drainLimit) this.socket.destroy();
     }
     // RESPONSE: the body is complete (or not wanted yet); nothing else is expected.
@@ -297,7 +295,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     this.expectedKnown = n >= 0 || cl.length === 0;
     if (rest !== null && this.toRead > 0) {
       const q = rest.length > this.toRead ? rest.subarray(0, this.toRead) : rest;
-      this.queued = inFirst ? Buffer.from(q) : q;
+      this.queued = inShared ? Buffer.from(q) : q;
       this.toRead -= this.queued.length;
     }
     this.phase = BODY;
