@@ -125,7 +125,8 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     // a 64 KiB read buffer).
     const first = (FIRST ??= Buffer.allocUnsafe(HEADER_SIZE + MAX_VARS_SIZE + 1));
     const n = this.native!.readNow(h, first);
-    if (n > 0) this.rawData(first, n); // no view of the first n bytes: a Buffer made per request costs ~0.1 us else if (n === 0) this.peerEnd();
+    if (n > 0) this.rawData(first, n); // no view of the first n bytes: a Buffer made per request costs ~0.1 us
+    else if (n === 0) this.peerEnd();
     else if (n === -2) {
       this.rawError();
       return false;
