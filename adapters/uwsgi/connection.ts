@@ -296,7 +296,7 @@ export class Connection implements AsyncIterator<Uint8Array>, AsyncIterable<Uint
     this.expectedKnown = n >= 0 || cl.length === 0;
     if (rest !== null && this.toRead > 0) {
       const q = rest.length > this.toRead ? rest.subarray(0, this.toRead) : rest;
-      this.queued = inShared ? Buffer.from(q) : q;
+      this.queued = keep(q, q.length);
       this.toRead -= this.queued.length;
     }
     this.phase = BODY;
